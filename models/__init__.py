@@ -1,0 +1,46 @@
+"""Config (a plain JSON-able dict) -> compiled keras.Model. Knows nothing of Optuna or the data.
+
+    model = models.build({"family": "cnn", "num_classes": 47, "filters": [32, 64]})
+"""
+
+from __future__ import annotations
+
+import keras
+
+from models import cnn, mlp, vgg16  # noqa: F401  (each registers its family)
+from models._compile import SparseSmoothedCrossentropy, compile_model
+from models._config import ConfigError, TrainingConfig
+from models._registry import FAMILIES, parse_config, builder_of
+from models.baselines import baseline_config
+from models.vgg16 import WeightsUnavailable
+
+
+def build(config: dict | TrainingConfig) -> keras.Model:
+    """A compiled model for `config` (see each family's dataclass for its keys and defaults)."""
+    parsed = parse_config(config)
+    return compile_model(builder_of(parsed)(parsed), parsed)
+
+
+def build_parts(config: dict | TrainingConfig):
+    """vgg16 only: (frozen prefix, compiled trainable rest) whose composition is `build(config)`."""
+    parsed = parse_config(config)
+    prefix, rest = vgg16.build_parts(parsed)
+    return prefix, compile_model(rest, parsed)
+
+
+def normalize(config: dict | TrainingConfig) -> dict:
+    """`config` with every default filled in: the dict that rebuilds exactly this model."""
+    return parse_config(config).to_dict()
+
+
+__all__ = [
+    "ConfigError",
+    "FAMILIES",
+    "SparseSmoothedCrossentropy",
+    "WeightsUnavailable",
+    "baseline_config",
+    "build",
+    "build_parts",
+    "normalize",
+    "parse_config",
+]

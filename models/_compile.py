@@ -1,0 +1,54 @@
+"""Optimizer, loss and metric: the compile step all families share."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from models._config import TrainingConfig
+
+
+@keras.saving.register_keras_serializable(package="emnist_tune")
+class SparseSmoothedCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing (Keras' sparse loss has none)."""
+
+    def __init__(self, num_classes: int, label_smoothing: float = 0.0, name="sparse_smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes, self.label_smoothing = num_classes, label_smoothing
+
+    def call(self, y_true, y_pred):
+        one_hot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), self.num_classes)
+        return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "label_smoothing": self.label_smoothing}
+
+
+def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    decay = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(config.learning_rate, momentum=config.momentum, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(config.learning_rate, weight_decay=decay)
+
+
+def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
+    loss = (
+        SparseSmoothedCrossentropy(config.num_classes, config.label_smoothing)
+        if config.label_smoothing
+        else keras.losses.SparseCategoricalCrossentropy()
+    )
+    model.compile(
+        optimizer=make_optimizer(config),
+        loss=loss,
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def image_input() -> tuple:
+    """The input every family takes: uint8 (28, 28) EMNIST images; returns (input, float tensor in [0, 1])."""
+    images = keras.Input(shape=(28, 28), dtype="uint8", name="images")
+    scaled = keras.layers.Rescaling(1.0 / 255, name="scale")(images)
+    return images, scaled

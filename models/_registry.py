@@ -1,0 +1,36 @@
+"""Model families by name: `register` a config class and its builder; `build` looks them up."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from models._config import ConfigError, TrainingConfig, make_config
+
+FAMILIES: dict[str, tuple[type[TrainingConfig], Callable]] = {}
+
+
+def register(name: str, config_class: type[TrainingConfig]):
+    """Decorator for a builder `fn(config) -> uncompiled keras.Model` of family `name`."""
+
+    def decorate(builder: Callable) -> Callable:
+        config_class.family = name
+        FAMILIES[name] = (config_class, builder)
+        return builder
+
+    return decorate
+
+
+def parse_config(config: dict | TrainingConfig) -> TrainingConfig:
+    """A validated config object from a plain dict (as exported) or a config object."""
+    if isinstance(config, TrainingConfig):
+        return config
+    if not isinstance(config, dict):
+        raise ConfigError(f"a model config is a dict with a 'family' key, not {type(config).__name__}")
+    family = config.get("family")
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+    return make_config(FAMILIES[family][0], config)
+
+
+def builder_of(config: TrainingConfig) -> Callable:
+    return FAMILIES[type(config).family][1]

@@ -1,0 +1,31 @@
+"""The MLP: the 784 pixels through dense layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from models._compile import image_input
+from models._config import TrainingConfig, choice, number, numbers
+from models._registry import register
+
+
+@dataclass(frozen=True, kw_only=True)
+class MLPConfig(TrainingConfig):
+    units: tuple[int, ...] = numbers((512, 512), 8, 8192, 1, 6)  # depth = len(units)
+    dropout: float = number(0.2, 0.0, 0.8)
+    activation: str = choice("relu", "relu", "gelu", "elu", "swish", "tanh")
+
+
+@register("mlp", MLPConfig)
+def build_mlp(config: MLPConfig) -> keras.Model:
+    images, x = image_input()
+    x = layers.Flatten()(x)
+    for units in config.units:
+        x = layers.Dense(units, activation=config.activation)(x)
+        if config.dropout:
+            x = layers.Dropout(config.dropout)(x)
+    outputs = layers.Dense(config.num_classes, activation="softmax", name="classes")(x)
+    return keras.Model(images, outputs, name="mlp")

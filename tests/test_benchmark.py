@@ -1,0 +1,82 @@
+"""`tune benchmark`: the whole path on synthetic data, resume, reload, and bad exports."""
+
+import csv
+import json
+
+import keras
+import pytest
+
+from data_pipeline import load_split
+from tests.conftest import assert_one_line_error, run_tune
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from data_pipeline.synthetic import write_split
+
+    folder = tmp_path_factory.mktemp("bench")
+    write_split(folder / "data", "mnist", train_per_class=12, test_per_class=4)
+    for args in (["start", "--split", "mnist", "--model", "mlp", "--trials", "2", "--max-epochs", "2", "--data-dir", "data"],
+                 ["export", "--split", "mnist", "--model", "mlp"]):
+        result = run_tune(*args, cwd=folder)
+        assert result.returncode == 0, result.stderr
+    return folder
+
+
+def bench(folder, *extra):
+    return run_tune("benchmark", "--splits", "mnist", "--models", "tuned,cnn,mlp,vgg16", "--weights", "none",
+                    "--seeds", "2", "--epochs", "1", "--data-dir", "data", *extra, cwd=folder, timeout=600)
+
+
+def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
+    first = bench(exported)
+    assert first.returncode == 0, first.stderr
+    report = (exported / "reports" / "benchmark.md").read_text()
+    for model in ("tuned-mlp", "baseline-cnn", "baseline-mlp", "baseline-vgg16"):
+        assert f"| mnist | {model} |" in report
+    assert "| mnist | baseline-cnn, original (Colab, full release) | 4.47 | 99.50" in report
+    assert "test set is used only here" in report and "the original study's CNN on test accuracy" in report
+    assert "| mnist, original (Colab) | 1.62 / 1.76 / 1.78 |" in report
+    rows = list(csv.DictReader(open(exported / "reports" / "benchmark.csv")))
+    assert sorted((r["model"], r["seed"]) for r in rows) == sorted(
+        (m, s) for m in ("tuned-mlp", "baseline-cnn", "baseline-mlp", "baseline-vgg16") for s in ("0", "1"))
+    for name in ("accuracy_vs_fit_time.png", "learning_curves.png"):
+        assert (exported / "reports" / name).read_bytes()[:4] == b"\x89PNG"
+
+    manifest = json.loads((exported / "reports" / "cells" / "mnist-tuned-mlp-seed0.json").read_text())
+    assert manifest["config"]["family"] == "mlp" and manifest["seed"] == 0 and manifest["data_checksums"]
+    model = keras.saving.load_model(exported / "reports" / "cells" / "mnist-tuned-mlp-seed0.keras")
+    data = load_split("mnist", exported / "data")
+    _, accuracy = model.evaluate(data.test_images, data.test_labels, verbose=0)
+    assert accuracy == pytest.approx(manifest["metrics"]["test_accuracy"], abs=1e-6)
+
+    (exported / "reports" / "cells" / "mnist-baseline-mlp-seed1.json").unlink()  # as if killed mid-run
+    again = bench(exported)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("kept from an earlier run") == 7
+    assert "baseline-mlp     seed 1: test" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("{not json", "not a JSON export"),
+        ('{"trials": []}', "not a tune export"),
+        ('{"split": "mnist", "trials": [{"number": 1, "config": {"family": "mlp", "num_classes": 10, "unitz": [8]}}]}',
+         "unknown key 'unitz'"),
+    ],
+)
+def test_bad_export_files_are_one_line_and_write_nothing(exported, tmp_path, content, fragment):
+    bad = tmp_path / "mnist-mlp.json"
+    bad.write_text(content)
+    result = run_tune("benchmark", "--splits", "mnist", "--from", str(bad), "--out", str(tmp_path / "out"),
+                      "--data-dir", str(exported / "data"), cwd=exported)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
+    result = run_tune("benchmark", "--splits", "mnist", "--from", str(tmp_path), "--out", str(tmp_path / "out"),
+                      "--data-dir", str(exported / "data"), cwd=exported)
+    assert_one_line_error(result, "no exported configs for mnist", "tune export --split mnist")
+    assert_one_line_error(run_tune("benchmark", "--models", "tuned,rnn", cwd=exported), "unknown model 'rnn'")

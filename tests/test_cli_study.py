@@ -1,0 +1,88 @@
+"""`tune start / worker / status` as a user runs them, in a temporary folder with synthetic data."""
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import assert_one_line_error, run_tune
+
+
+def start(cwd, data_dir, *extra, trials=3):
+    return run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", str(trials), "--max-epochs", "2",
+                    "--data-dir", str(data_dir), *extra, cwd=cwd)
+
+
+def status(cwd, *extra):
+    result = run_tune("status", "--json", *extra, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return {row["study"]: row for row in json.loads(result.stdout)}
+
+
+def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir):
+    first = start(tmp_path, data_dir, trials=3)
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stdout.splitlines() if line.startswith("trial ")]
+    assert len(lines) == 3 and "[original study's model]" in lines[0]
+    assert "tune export --split mnist --model mlp" in first.stdout and "tune dashboard" in first.stdout
+    assert (tmp_path / "studies" / "optuna.db").exists()
+    row = status(tmp_path)["emnist-mnist-mlp"]
+    assert row["complete"] + row["pruned"] == 3 and row["split"] == "mnist"
+
+    again = start(tmp_path, data_dir, trials=5)
+    assert again.returncode == 0, again.stderr
+    numbers = [int(line.split()[1]) for line in again.stdout.splitlines() if line.startswith("trial ")]
+    assert numbers == [3, 4]
+    row = status(tmp_path)["emnist-mnist-mlp"]
+    assert row["complete"] + row["pruned"] == 5
+    done = start(tmp_path, data_dir, "--max-epochs", "3", trials=5)  # nothing left to do is no error
+    assert done.returncode == 0 and "resuming with the study's own settings: max_epochs 2 (asked 3)" in done.stdout
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_sqlite_study(tmp_path, data_dir):
+    result = start(tmp_path, data_dir, "--workers", "2", trials=20)
+    assert result.returncode == 0, result.stderr
+    assert "database is locked" not in result.stderr
+    with sqlite3.connect(tmp_path / "studies" / "optuna.db") as db:
+        rows = db.execute("SELECT number, state FROM trials").fetchall()
+    numbers = [number for number, _ in rows]
+    assert len(numbers) == len(set(numbers))
+    assert sum(state in ("COMPLETE", "PRUNED") for _, state in rows) == 20
+
+
+def test_worker_refuses_a_study_that_does_not_exist(tmp_path, data_dir):
+    assert start(tmp_path, data_dir, trials=1).returncode == 0
+    assert_one_line_error(run_tune("worker", "--study", "emnist-nope", cwd=tmp_path), "no study named 'emnist-nope'")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--split", "nope"], "unknown split 'nope'"),
+        (["--split", "mnist", "--model", "rnn"], "invalid choice: 'rnn'"),
+        (["--split", "mnist", "--trials", "0"], "--trials: 0 is not allowed"),
+        (["--split", "mnist", "--trials", "-3"], "--trials: -3 is not allowed"),
+        (["--split", "mnist", "--trials", "abc"], "'abc' is not a whole number"),
+        (["--split", "mnist", "--storage", "mongodb://x/y"], "scheme 'mongodb'"),
+        (["--split", "mnist", "--study", "../evil"], "study name '../evil' may hold only"),
+        (["--split", "mnist", "--train-fraction", "2"], "--train-fraction: 2.0 is not in (0, 1]"),
+        (["--split", "mnist", "--data-dir", "missing-dir"], "does not exist"),
+    ],
+)
+def test_bad_start_arguments_leave_no_study(tmp_path, data_dir, args, fragment):
+    if "--data-dir" not in args:
+        args = [*args, "--data-dir", str(data_dir)]
+    assert_one_line_error(run_tune("start", *args, cwd=tmp_path), fragment)
+    assert not (tmp_path / "studies").exists()
+
+
+def test_worker_process_is_recycled_every_k_trials_and_finishes_the_study(tmp_path, data_dir):
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "5", "--max-epochs", "1",
+                      "--data-dir", str(data_dir), cwd=tmp_path, env={"TUNE_TRIALS_PER_PROCESS": "2"})
+    assert result.returncode == 0, result.stderr
+    numbers = [int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("trial ")]
+    assert numbers == [0, 1, 2, 3, 4]  # each trial reported once, across three processes
+    assert result.stdout.count("study emnist-mnist-mlp on") == 1 and result.stdout.count("best trial #") == 1
+    workers = {row["study"]: row for row in json.loads(run_tune("status", "--json", cwd=tmp_path).stdout)}
+    assert workers["emnist-mnist-mlp"]["complete"] + workers["emnist-mnist-mlp"]["pruned"] == 5

@@ -1,0 +1,148 @@
+"""Kills, signals and bad input: a study is never lost or corrupted, nothing is half-written."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from data_pipeline.splits import SPLITS
+from data_pipeline.synthetic import write_idx_gz
+from tests.conftest import assert_one_line_error, run_tune, tune_command
+
+import numpy as np
+
+KILL_REPEATS = int(os.environ.get("KILL_REPEATS", "1"))
+FAST_HEARTBEAT = {"TUNE_HEARTBEAT_SECONDS": "1", "TUNE_GRACE_SECONDS": "4"}
+
+
+def spawn(args, cwd, env=None):
+    return subprocess.Popen([*tune_command(), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+
+
+def wait_for(predicate, timeout=180, every=0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out waiting")
+
+
+def running_trial_of(storage, name, pid):
+    """A RUNNING trial of worker `pid` that has reported at least one epoch (it is mid-fit)."""
+    try:
+        trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    except Exception:
+        return None
+    return next((t for t in trials if t.user_attrs.get("worker", "").endswith(f":{pid}") and t.intermediate_values), None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attempt", range(KILL_REPEATS))
+def test_sigkilled_worker_trial_is_failed_and_retried(storage_url, tmp_path, data_dir, attempt):
+    name, target = "emnist-mnist-cnn", 5
+    base = ["--storage", storage_url, "--data-dir", str(data_dir)]
+    created = run_tune("start", "--split", "mnist", "--trials", "1", "--max-epochs", "30", "--pruner", "none", *base,
+                       cwd=tmp_path, env=FAST_HEARTBEAT)
+    assert created.returncode == 0, created.stderr
+    worker_args = ["worker", "--study", name, "--trials", str(target), *base]
+    victim = spawn(worker_args, tmp_path, FAST_HEARTBEAT)
+    survivor = spawn(worker_args, tmp_path, FAST_HEARTBEAT)
+    killed = wait_for(lambda: running_trial_of(storage_url, name, victim.pid))
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    _, err = survivor.communicate(timeout=600)
+    assert survivor.returncode == 0, err
+    trials = optuna.load_study(study_name=name, storage=storage_url).get_trials()
+    by_number = {t.number: t for t in trials}
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    zombies = [t for t in trials if t.state == TrialState.RUNNING]
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    print(f"kill attempt {attempt}: killed trial #{killed.number}, {len(finished)}/{target} finished, "
+          f"{len(zombies)} left RUNNING, retried as {[t.number for t in retries]}")
+    assert by_number[killed.number].state == TrialState.FAIL
+    assert len(finished) == target and not zombies
+    assert retries and retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert retries[0].params == killed.params
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, data_dir, sig, code):
+    args = ["start", "--split", "mnist", "--model", "cnn", "--trials", "2", "--max-epochs", "40", "--pruner", "none",
+            "--data-dir", str(data_dir)]
+    process = spawn(args, tmp_path)
+    storage = f"sqlite:///{tmp_path / 'studies' / 'optuna.db'}"
+    wait_for(lambda: running_trial_of(storage, "emnist-mnist-cnn", process.pid))
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert "Run the same command again to resume" in err and "Traceback" not in err
+    states = [t.state for t in optuna.load_study(study_name="emnist-mnist-cnn", storage=storage).trials]
+    assert states == [TrialState.FAIL]
+    resumed = run_tune(*[a if a != "40" else "2" for a in args], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    study = optuna.load_study(study_name="emnist-mnist-cnn", storage=storage)
+    assert len([t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 2
+
+
+def snapshot(folder):
+    """Every file under `folder` with its sha256: what 'as they were' means."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def corrupt_truncated(data_dir):
+    name = SPLITS["mnist"].file_name("train-images")
+    (data_dir / name).write_bytes((data_dir / name).read_bytes()[:200])
+
+
+def corrupt_mislabelled(data_dir):
+    write_idx_gz(data_dir / SPLITS["mnist"].file_name("train-labels"), np.full(120, 11, np.uint8))
+
+
+BAD_INPUT = [
+    (["--split", "nope"], None, "unknown split 'nope'"),
+    (["--split", "mnist", "--model", "rnn"], None, "invalid choice: 'rnn'"),
+    (["--split", "mnist", "--trials", "0"], None, "0 is not allowed"),
+    (["--split", "mnist", "--trials", "-3"], None, "-3 is not allowed"),
+    (["--split", "mnist", "--trials", "abc"], None, "'abc' is not a whole number"),
+    (["--split", "mnist", "--storage", "redis://127.0.0.1/0"], None, "scheme 'redis'"),
+    (["--split", "mnist", "--storage", "postgresql+psycopg://nobody@127.0.0.1:1/x"], None, "cannot reach storage"),
+    (["--split", "mnist", "--study", "a/../../b"], None, "may hold only letters"),
+    (["--split", "mnist", "--trials", "9"], corrupt_truncated, "truncated"),
+    (["--split", "mnist", "--trials", "9"], corrupt_mislabelled, "label 11 is outside mnist's range 0..9"),
+    (["--split", "mnist", "--data-dir", "{folder}/studies/optuna.db"], None, "is a file, not a folder"),
+    (["--split", "balanced", "--model", "mlp", "--study", "emnist-mnist-mlp"], None, "tunes mlp on mnist, not mlp on balanced"),
+]
+
+
+@pytest.mark.parametrize("args, damage, fragment", BAD_INPUT, ids=[f"{i}-{row[2][:24]}" for i, row in enumerate(BAD_INPUT)])
+def test_bad_input_is_one_line_and_changes_nothing(tmp_path, data_dir, args, damage, fragment):
+    created = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
+                       "--data-dir", str(data_dir), cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    if damage:
+        damage(data_dir)
+    args = [a.replace("{folder}", str(tmp_path)) for a in args]
+    if "--data-dir" not in args:
+        args = [*args, "--data-dir", str(data_dir)]
+    before = snapshot(tmp_path / "studies")
+    assert_one_line_error(run_tune("start", *args, cwd=tmp_path), fragment)
+    assert snapshot(tmp_path / "studies") == before
+
+
+def test_no_user_file_is_read_with_pickle_or_eval():
+    from tests.conftest import REPO
+
+    sources = [p for folder in ("data_pipeline", "models", "tuning") for p in (REPO / folder).rglob("*.py")]
+    for path in sources:
+        text = path.read_text()
+        for forbidden in ("import pickle", "allow_pickle=True", "eval(", "exec(", "safe_mode=False"):
+            assert forbidden not in text, f"{path.name} uses {forbidden}"

@@ -1,0 +1,66 @@
+"""The engine in-process on synthetic data: pruning, failures, target counts."""
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from data_pipeline import load_split, train_val_split
+from tuning.engine import run_trials
+from tuning.objective import Objective
+from tuning.progress import counts
+
+
+@pytest.fixture
+def holdout(data_dir):
+    return train_val_split(load_split("mnist", data_dir))
+
+
+def test_trials_report_every_epoch_and_get_pruned(holdout):
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.01))
+    run_trials(study, Objective("mlp", holdout, 10, 3, seed=0), target=2)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.PRUNED] * 2
+    assert all(list(t.intermediate_values) == [1] and t.user_attrs["epochs_run"] == 1 for t in trials)
+
+
+def test_complete_trial_records_its_cost_and_config(holdout):
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({"layers": 1, "layer1_units": 64, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
+                         "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 2})
+    run_trials(study, Objective("mlp", holdout, 10, 2, seed=0), target=1)
+    trial = study.trials[0]
+    assert trial.state == TrialState.COMPLETE
+    assert trial.value == max(trial.intermediate_values.values())
+    attrs = trial.user_attrs
+    assert attrs["config"]["units"] == [64] and attrs["epochs_run"] == 2
+    assert attrs["params_count"] == 784 * 64 + 64 + 64 * 10 + 10
+    assert attrs["fit_seconds"] > 0 and attrs["images_per_second"] > 0 and attrs["worker_rss_mb"] > 0
+    assert len(attrs["history"]["val_accuracy"]) == 2
+
+
+def test_failing_trials_are_recorded_and_the_study_goes_on(holdout, monkeypatch):
+    import models
+
+    real_build, calls = models.build, []
+
+    def flaky_build(config):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated out of memory")
+        return real_build(config)
+
+    monkeypatch.setattr(models, "build", flaky_build)
+    study = optuna.create_study(direction="maximize")
+    run_trials(study, Objective("mlp", holdout, 10, 1, seed=0), target=3)
+    tally = counts(study)
+    assert (tally["finished"], tally["fail"]) == (3, 1)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL][0]
+    assert failed.user_attrs["fail_reason"] == "RuntimeError: simulated out of memory"
+
+
+def test_nan_loss_stops_the_trial_with_a_reason():
+    from tuning.objective import ReportToTrial
+
+    trial = optuna.create_study(direction="maximize").ask()
+    with pytest.raises(FloatingPointError, match="loss became nan in epoch 3; lower the learning rate"):
+        ReportToTrial(trial).on_epoch_end(2, {"loss": float("nan"), "val_accuracy": 0.1})

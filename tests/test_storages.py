@@ -1,0 +1,90 @@
+"""Every study command on every storage, and many workers on one study."""
+
+import json
+import sqlite3
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import assert_one_line_error, run_tune
+
+
+def start(storage, data_dir, cwd, *extra, trials):
+    return run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", str(trials), "--max-epochs", "2",
+                    "--storage", storage, "--data-dir", str(data_dir), *extra, cwd=cwd)
+
+
+def finished_numbers(storage, name="emnist-mnist-mlp"):
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers)), "a trial number was given twice"
+    assert not [t for t in trials if t.state == TrialState.RUNNING], "a trial was left RUNNING"
+    return [t.number for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+
+
+def test_every_command_works_on_every_storage(storage_url, tmp_path, data_dir):
+    assert start(storage_url, data_dir, tmp_path, trials=2).returncode == 0
+    worker = run_tune("worker", "--study", "emnist-mnist-mlp", "--storage", storage_url, "--trials", "3",
+                      "--data-dir", str(data_dir), cwd=tmp_path)
+    assert worker.returncode == 0, worker.stderr
+    assert worker.stdout.count("trial ") >= 1
+    rows = json.loads(run_tune("status", "--json", "--storage", storage_url, cwd=tmp_path).stdout)
+    assert rows[0]["complete"] + rows[0]["pruned"] == 3
+    out = tmp_path / "best.json"
+    assert run_tune("export", "--split", "mnist", "--model", "mlp", "--storage", storage_url, "--out", str(out),
+                    cwd=tmp_path).returncode == 0
+    assert json.loads(out.read_text())["trials"][0]["config"]["family"] == "mlp"
+    assert len(finished_numbers(storage_url)) == 3
+
+
+@pytest.mark.slow
+def test_four_workers_reach_exactly_40_trials(storage_url, tmp_path, data_dir):
+    result = start(storage_url, data_dir, tmp_path, "--workers", "4", "--pruner", "none", trials=40)
+    assert result.returncode == 0, result.stderr
+    assert "database is locked" not in result.stderr
+    assert len(finished_numbers(storage_url)) == 40
+    workers = {t.user_attrs.get("worker") for t in optuna.load_study(study_name="emnist-mnist-mlp", storage=storage_url).trials}
+    assert len(workers) >= 2  # the trials really were shared out
+
+
+def test_unreachable_database_is_one_line_and_hides_the_password(tmp_path, data_dir):
+    result = start("postgresql+psycopg://tune:s3cret@127.0.0.1:1/nowhere", data_dir, tmp_path, trials=1)
+    assert_one_line_error(result, "cannot reach storage postgresql+psycopg://tune:***@127.0.0.1:1/nowhere")
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.postgres
+def test_password_never_reaches_output_or_files(postgres_url, tmp_path, data_dir):
+    # trust auth ignores the password, so it can be any secret we then look for
+    url = postgres_url.replace("postgres@", "postgres:pa55w0rd-xyz@")
+    outputs = [start(url, data_dir, tmp_path, trials=1)]
+    outputs.append(run_tune("status", "--storage", url, cwd=tmp_path))
+    outputs.append(run_tune("export", "--split", "mnist", "--model", "mlp", "--storage", url, cwd=tmp_path))
+    assert all(result.returncode == 0 for result in outputs), [r.stderr for r in outputs]
+    assert not any("pa55w0rd-xyz" in r.stdout + r.stderr for r in outputs)
+    assert "***" in outputs[0].stdout
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "data" not in p.parts]
+    assert written and not any(b"pa55w0rd-xyz" in p.read_bytes() for p in written)
+
+
+def _open_storage_at(url, barrier):
+    from tuning.storage import open_storage
+
+    barrier.wait()
+    open_storage(url)
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_on_an_empty_database_all_get_the_storage(postgres_url):
+    """Optuna creates its tables on first open; processes racing to do so must not fail (pg_type dup key)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(6)
+    processes = [context.Process(target=_open_storage_at, args=(postgres_url, barrier)) for _ in range(6)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * 6

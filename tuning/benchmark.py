@@ -1,0 +1,138 @@
+"""`tune benchmark`: retrain exported best configs and the original study's baselines, timed.
+
+Every (split, model, seed) is one cell: trained on the training set with validation monitoring
+(the best epoch's weights are kept), then timed on train, validation and test as the original
+study did, plus fit time, images/s and inference latency. A finished cell is kept as a `.keras`
+model with a JSON manifest under `<out>/cells/`, so a rerun fills in only what is missing. This is
+the only place the test set is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import models
+from data_pipeline import load_split, parse_split_list, train_val_split
+from data_pipeline.checksums import write_atomic
+from tuning.errors import UserError
+from tuning.export import read_export
+from tuning.provenance import versions
+from tuning.training import release_memory, set_seed, timed_evaluate
+
+BASELINE_MODELS = ("cnn", "mlp", "vgg16")
+
+
+def model_configs(split, wanted: list[str], source: Path, epochs: int | None, vgg_weights) -> dict[str, dict]:
+    """name -> config for one split: 'tuned-<family>' from exports, and the asked baselines."""
+    configs = {}
+    if "tuned" in wanted:
+        files = [source] if source.is_file() else sorted(source.glob(f"{split.name}-*.json"))
+        for path in files:
+            document = read_export(path)
+            if document.get("split") != split.name:
+                continue
+            engine = document.get("engine", "optuna")
+            name = f"tuned-{document['model']}" + ("" if engine == "optuna" else f"-{engine}")
+            configs[name] = document["trials"][0]["config"]
+        if not configs:
+            raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
+    for family in BASELINE_MODELS:
+        if family in wanted:
+            overrides = {"weights": vgg_weights} if family == "vgg16" else {}
+            configs[f"baseline-{family}"] = models.baseline_config(family, split.name, split.num_classes, **overrides)
+    for name, config in configs.items():
+        configs[name] = models.normalize({**config, **({"epochs": epochs} if epochs else {})})
+    return configs
+
+
+def cell_key(config: dict, seed: int, checksums: dict) -> str:
+    text = json.dumps({"config": config, "seed": seed, "data": checksums}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def latency_ms(model, images: np.ndarray, batch: int, repeats: int) -> float:
+    """Median milliseconds per image of a forward pass at a given batch size (after a warm-up)."""
+    sample = images[:batch]
+    model.predict_on_batch(sample)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_on_batch(sample)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000 / len(sample)
+
+
+def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, object]:
+    import keras
+
+    set_seed(seed)
+    model = models.build(config)
+    keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
+    start = time.perf_counter()
+    history = model.fit(holdout.train_images, holdout.train_labels, batch_size=config["batch_size"],
+                        epochs=config["epochs"], validation_data=(holdout.val_images, holdout.val_labels),
+                        callbacks=[keep_best], shuffle=True, verbose=0)
+    fit_seconds = time.perf_counter() - start
+    epochs = len(history.history["loss"])
+    metrics = {"fit_seconds": fit_seconds, "epochs": epochs, "params": int(model.count_params()),
+               "train_images_per_second": len(holdout.train_labels) * epochs / fit_seconds}
+    for part, images, labels in (("train", holdout.train_images, holdout.train_labels),
+                                 ("val", holdout.val_images, holdout.val_labels),
+                                 ("test", data.test_images, data.test_labels)):
+        metrics[f"{part}_seconds"], metrics[f"{part}_accuracy"] = timed_evaluate(model, images, labels)
+    metrics["latency_ms_batch1"] = latency_ms(model, holdout.val_images, 1, 50)
+    metrics["latency_ms_batch512"] = latency_ms(model, holdout.val_images, 512, 5)
+    history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
+    return {"model": name, "seed": seed, "config": config, "metrics": metrics, "history": history_lists}, model
+
+
+def run_benchmark(args) -> list[dict]:
+    splits = parse_split_list(args.splits)
+    wanted = [name.strip() for name in args.models.split(",") if name.strip()]
+    unknown = sorted(set(wanted) - {"tuned", *BASELINE_MODELS})
+    if unknown:
+        raise UserError(f"unknown model {unknown[0]!r} in --models; choose from tuned, cnn, mlp, vgg16")
+    out = Path(args.out)
+    weights = None if args.weights == "none" else args.weights
+    plan = [(split, name, config) for split in splits
+            for name, config in model_configs(split, wanted, Path(args.source), args.epochs, weights).items()]
+    cells = []
+    for split in splits:  # load each split once; every cell of it shares the arrays
+        data = load_split(split.name, args.data_dir)
+        holdout = train_val_split(data)
+        for _, name, config in [row for row in plan if row[0] is split]:
+            for seed in range(args.seeds):
+                cells.append(benchmark_cell(out, split, name, config, seed, data, holdout))
+    return cells
+
+
+def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout) -> dict:
+    key = cell_key(config, seed, data.checksums)
+    stem = out / "cells" / f"{split.name}-{name}-seed{seed}"
+    manifest_path = stem.with_suffix(".json")
+    if manifest_path.exists():
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            if manifest.get("key") == key and stem.with_suffix(".keras").exists():
+                print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run")
+                return manifest
+        except ValueError:
+            pass  # a damaged manifest is redone, not trusted
+    cell, model = run_cell(name, config, seed, data, holdout)
+    cell |= {"split": split.name, "key": key, "data_checksums": data.checksums, "versions": versions()}
+    model_path = stem.with_suffix(".keras")
+    tmp = model_path.with_name(f".{model_path.stem}.tmp.keras")
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(tmp)
+    tmp.replace(model_path)
+    write_atomic(manifest_path, (json.dumps(cell, indent=2) + "\n").encode())  # last: marks the cell done
+    m = cell["metrics"]
+    print(f"{split.name:9} {name:16} seed {seed}: test {m['test_accuracy']:.4f}  val {m['val_accuracy']:.4f}  "
+          f"fit {m['fit_seconds']:.0f}s ({m['epochs']} epochs)", flush=True)
+    release_memory()
+    return cell

@@ -1,0 +1,182 @@
+"""Studies: create or resume, enqueue the baseline, and run trials until the study holds N.
+
+A study is one (split, model family); everything a worker needs to join it (split, family, seed,
+epochs, sampler, pruner, data checksums) is stored in the study's attributes, so `tune worker`
+on another machine needs only the study name and the storage URL.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from data_pipeline import get_split, load_split, train_val_split
+from tuning.errors import UserError
+from tuning.progress import counts
+from tuning.provenance import versions
+from tuning.spaces import baseline_params
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    split: str
+    model: str
+    seed: int
+    max_epochs: int
+    train_fraction: float
+    sampler: str
+    pruner: str
+    vgg_weights: str | None = "imagenet"  # "imagenet", None (random init) or a weights file
+    feature_cache: bool = True  # vgg16: cache the frozen base's output (tuning.feature_cache)
+
+    def space_kwargs(self) -> dict:
+        """Extra arguments of the study's search space (only vgg16 has any)."""
+        if self.model != "vgg16":
+            return {}
+        if self.vgg_weights in (None, "imagenet"):
+            return {"weights": self.vgg_weights}
+        return {"weights": "imagenet", "weights_path": self.vgg_weights}
+
+    @classmethod
+    def from_attrs(cls, attrs: dict, study_name: str = "this study") -> "StudySettings":
+        missing = [key for key in ("split", "model", "seed", "max_epochs") if key not in attrs]
+        if missing:
+            raise UserError(
+                f"study {study_name} was not made by `tune start` (it lacks {', '.join(missing)}); "
+                "use `tune start --study NAME` for a new one"
+            )
+        return cls(**{key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs})
+
+
+def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        # constant_liar keeps parallel workers from proposing the same point
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    return optuna.pruners.NopPruner()
+
+
+def load_holdout(settings: StudySettings, data_dir):
+    data = load_split(settings.split, data_dir)
+    holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
+    return data, holdout
+
+
+def create_or_resume(storage, name: str, settings: StudySettings, checksums: dict, target: int,
+                     engine: str = "optuna") -> optuna.Study:
+    """The study `name`, created with its settings and the baseline trial, or resumed as it is."""
+    if name in optuna.get_all_study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage)
+        if "split" not in study.user_attrs and not study.get_trials(deepcopy=False):
+            # just created by another worker, or an earlier start died right after creating it
+            return initialize(study, settings, checksums, target, engine)
+        stored = StudySettings.from_attrs(study.user_attrs, name)
+        if (stored.split, stored.model) != (settings.split, settings.model):
+            raise UserError(
+                f"study {name} tunes {stored.model} on {stored.split}, not {settings.model} on {settings.split}; "
+                "pick another --study name"
+            )
+        if study.user_attrs.get("data_checksums") != checksums:
+            raise UserError(f"study {name} was tuned on other data files than these; use the same --data-dir or a new --study")
+        study.set_user_attr("target_trials", max(target, study.user_attrs.get("target_trials", 0)))
+        return study
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
+    except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
+        return create_or_resume(storage, name, settings, checksums, target, engine)
+    return initialize(study, settings, checksums, target, engine)
+
+
+def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, target: int,
+               engine: str = "optuna") -> optuna.Study:
+    """Record the study's settings and provenance, and (Optuna engine) queue the original study's model first."""
+    for key, value in settings.__dict__.items():
+        study.set_user_attr(key, value)
+    study.set_user_attr("engine", engine)
+    study.set_user_attr("data_checksums", checksums)
+    study.set_user_attr("versions", versions())
+    study.set_user_attr("target_trials", target)
+    study.set_user_attr("holdout", "last len(test) images of train" + (
+        f", train subset {settings.train_fraction:g} (stratified, seed {settings.seed})" if settings.train_fraction < 1 else ""
+    ))
+    if engine != "optuna":
+        return study  # KerasTuner draws its own trials; an enqueued one would wait forever
+    num_classes = get_split(settings.split).num_classes
+    study.enqueue_trial(
+        baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
+        user_attrs={"baseline": True},
+        skip_if_exists=True,  # workers starting together may each initialize the new study
+    )
+    return study
+
+
+def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, StudySettings]:
+    """Load an existing study with the sampler and pruner its settings name."""
+    if name not in optuna.get_all_study_names(storage):
+        raise UserError(f"no study named {name!r} in this storage; start it with `tune start` or list studies with `tune status`")
+    settings = StudySettings.from_attrs(optuna.load_study(study_name=name, storage=storage).user_attrs, name)
+    study = optuna.load_study(
+        study_name=name,
+        storage=storage,
+        sampler=make_sampler(settings.sampler, settings.seed if seed is None else seed),
+        pruner=make_pruner(settings.pruner, settings.max_epochs),
+    )
+    return study, settings
+
+
+def run_trials(study: optuna.Study, objective, target: int, deadline: float | None = None, on_trial_end=None,
+               limit: int | None = None) -> bool:
+    """Run trials until the study holds `target` finished (complete or pruned) trials, the wall
+    clock passes `deadline` (time.time()), or this call has run `limit` trials. True when done.
+
+    While the remaining trials are all running elsewhere, wait: one of them may fail (a killed
+    worker's trial is failed after the heartbeat grace period and retried), and then it is ours.
+    """
+    callbacks = [on_trial_end] if on_trial_end else []
+    ran = 0
+    while True:
+        tally = counts(study)
+        if tally["finished"] >= target or (deadline and time.time() >= deadline):
+            return True
+        if limit is not None and ran >= limit:
+            return False
+        if tally["finished"] + tally["running"] >= target and tally["waiting"] == 0:
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(1.0)
+            continue
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
+        ran += 1
+
+
+def set_threads(threads: int | None) -> None:
+    """Pin TensorFlow's thread pools (before any op runs); None leaves TF's default."""
+    if not threads:
+        return
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+
+
+def default_threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def best_trial(study: optuna.Study):
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return max(complete, key=lambda t: t.value) if complete else None

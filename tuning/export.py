@@ -1,0 +1,110 @@
+"""`tune export`: the best trials of a study as JSON configs that `models.build` reads back."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from data_pipeline import get_split
+from data_pipeline.checksums import write_atomic
+from tuning.engine import StudySettings
+from tuning.errors import UserError
+from tuning.provenance import versions
+from tuning.spaces import config_from_params
+from tuning.storage import check_study_name, open_storage
+
+BEST_DIR = Path("studies/best")
+
+
+def export_study(study: optuna.Study, top: int) -> dict:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise UserError(f"study {study.study_name} has no complete trial yet; run `tune start` until one finishes")
+    settings = StudySettings.from_attrs(study.user_attrs, study.study_name)
+    num_classes = get_split(settings.split).num_classes
+    best = sorted(complete, key=lambda t: t.value, reverse=True)[:top]
+    return {
+        "study": study.study_name,
+        "split": settings.split,
+        "model": settings.model,
+        "engine": study.user_attrs.get("engine", "optuna"),
+        "seed": settings.seed,
+        "max_epochs": settings.max_epochs,
+        "holdout": study.user_attrs.get("holdout"),
+        "trials": [
+            {
+                "number": trial.number,
+                "val_accuracy": trial.value,
+                "baseline": bool(trial.user_attrs.get("baseline")),
+                "params": trial.params,
+                "config": config_from_params(settings.model, trial.params, num_classes, settings.max_epochs,
+                                             **settings.space_kwargs()),
+            }
+            for trial in best
+        ],
+        "data_checksums": study.user_attrs.get("data_checksums"),
+        "tuned_with": study.user_attrs.get("versions"),
+        "exported_with": versions(),
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_export(document: dict, out: Path) -> Path:
+    data = (json.dumps(document, indent=2) + "\n").encode()
+    if out.exists() and out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file path such as {out / 'best.json'}")
+    try:
+        write_atomic(out, data)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror}; choose a writable --out path") from None
+    return out
+
+
+def cmd_export(args) -> int:
+    storage = open_storage(args.storage, create=False)
+    names = optuna.get_all_study_names(storage)
+    if args.all:
+        chosen = sorted(names)
+        if args.out and len(chosen) > 1:
+            raise UserError("--out names one file; with --all each study goes to studies/best/<study>.json")
+    else:
+        if not args.split and not args.study:
+            raise UserError("say which study: --split S [--model M], --study NAME, or --all")
+        chosen = [check_study_name(args.study or f"emnist-{get_split(args.split).name}-{args.model}")]
+    missing = [name for name in chosen if name not in names]
+    if missing or not chosen:
+        raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")
+    documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top) for name in chosen]
+    for document in documents:  # every study checked before any file is written
+        out = Path(args.out) if args.out else BEST_DIR / f"{document['study'].removeprefix('emnist-')}.json"
+        write_export(document, out)
+        best = document["trials"][0]
+        print(f"{document['study']}: best {len(document['trials'])} trial(s) -> {out} "
+              f"(#{best['number']}, val accuracy {best['val_accuracy']:.4f})")
+    return 0
+
+
+def read_export(path: str | os.PathLike) -> dict:
+    """An exported file, checked: JSON, with trials whose configs `models.build` accepts."""
+    from models import parse_config
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such export; run `tune export` first") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a JSON export ({exc}); run `tune export` again") from None
+    if not isinstance(document, dict) or not isinstance(document.get("trials"), list) or not document["trials"]:
+        raise UserError(f"{path}: not a tune export (no trials list); run `tune export` again")
+    for trial in document["trials"]:
+        try:
+            parse_config(trial.get("config") if isinstance(trial, dict) else None)
+        except ValueError as exc:
+            raise UserError(f"{path}: trial {trial.get('number', '?') if isinstance(trial, dict) else '?'}: {exc}") from None
+    return document

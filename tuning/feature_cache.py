@@ -1,0 +1,71 @@
+"""VGG16 features computed once: the frozen base's output, cached on disk for every trial.
+
+A VGG16-head trial with a frozen base pushes every image through the same frozen network every
+epoch. Here the frozen prefix runs once per (weights, input size, frozen depth, preprocessing,
+images) and its float16 output is kept as a checksummed .npy under the cache folder, shared by all
+trials, all workers on the machine and later runs; trials then train only the trainable rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+
+from data_pipeline.cache_dir import cache_dir
+from data_pipeline.checksums import cached_npy, sha256_file
+from data_pipeline.holdout import TrainVal
+
+#: Bump when GrayToVGGInput, the padding/resizing or the base's layer order changes.
+PREPROCESSING_VERSION = "gray->pad32|resize, bgr-mean, v1"
+
+
+def cache_off_reason(config) -> str | None:
+    """Why the features of this vgg16 config cannot be cached, or None when they can."""
+    if config.augment:
+        return "augmentation runs before the frozen base, so its output differs every epoch"
+    if config.weights is None:
+        return "random init gives every build another frozen base; cache needs fixed weights (imagenet or weights_path)"
+    return None
+
+
+class FeatureCache:
+    """Per worker process: remembers image checksums, hands out cached feature holdouts."""
+
+    def __init__(self):
+        self.image_sha: dict[int, str] = {}
+
+    def images_sha256(self, images: np.ndarray) -> str:
+        key = id(images)  # the worker's holdout arrays live as long as the worker
+        if key not in self.image_sha:
+            self.image_sha[key] = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+        return self.image_sha[key]
+
+    def features(self, prefix, prefix_key: dict, images: np.ndarray) -> tuple[np.ndarray, float]:
+        """(float16 features of `images`, seconds spent computing them; 0 on a cache hit)."""
+        key = hashlib.sha256(json.dumps({**prefix_key, "images": self.images_sha256(images)}, sort_keys=True).encode())
+        spent = [0.0]
+
+        def compute() -> np.ndarray:
+            start = time.perf_counter()
+            out = np.concatenate([prefix.predict_on_batch(images[i : i + 512]).astype(np.float16)
+                                  for i in range(0, len(images), 512)])
+            spent[0] = time.perf_counter() - start
+            return out
+
+        array = cached_npy(cache_dir() / "features" / f"{key.hexdigest()}.npy", compute,
+                           sound=lambda a: a.dtype == np.float16 and len(a) == len(images))
+        return array, spent[0]
+
+    def holdout(self, prefix, config, weights_file: str, holdout: TrainVal) -> tuple[TrainVal, float]:
+        prefix_key = {
+            "weights_sha256": sha256_file(weights_file),
+            "input_size": config.input_size,
+            "frozen_blocks": 5 - config.trainable_blocks,
+            "preprocessing": PREPROCESSING_VERSION,
+        }
+        train, train_seconds = self.features(prefix, prefix_key, holdout.train_images)
+        val, val_seconds = self.features(prefix, prefix_key, holdout.val_images)
+        return TrainVal(train, holdout.train_labels, val, holdout.val_labels), train_seconds + val_seconds

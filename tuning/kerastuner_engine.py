@@ -1,0 +1,183 @@
+"""KerasTuner as a second engine over the very same search spaces, mirrored into Optuna.
+
+The space functions of `tuning.spaces` run over KerasTuner's HyperParameters through a sampler
+adapter; each finished KerasTuner trial is copied into the Optuna study
+`emnist-<split>-<model>-kerastuner` (same param names and distributions, value, per-epoch
+validation accuracy, user attributes), so one dashboard, `tune status` and `tune export` serve
+both engines. KerasTuner keeps its own state under studies/kerastuner/<study>/ and resumes from it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import keras
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+import models
+from tuning.objective import rss_bytes
+from tuning.progress import counts
+from tuning.spaces import SPACES
+from tuning.training import release_memory
+
+TUNERS = ("hyperband", "bayesian", "random")
+STATE_DIR = Path("studies/kerastuner")
+
+
+class KerasTunerSampler:
+    """The sampler interface over KerasTuner HyperParameters. KerasTuner keeps the first range a
+    name was registered with, so a value is clamped into the range asked now; the asked ranges
+    are kept as Optuna distributions for the mirror."""
+
+    def __init__(self, hp):
+        self.hp, self.distributions, self.params = hp, {}, {}
+
+    def _keep(self, name, value, distribution):
+        self.params[name], self.distributions[name] = value, distribution
+        return value
+
+    def int(self, name, low, high, log=False):
+        value = self.hp.Int(name, low, high, sampling="log" if log else "linear")
+        return self._keep(name, min(max(int(value), low), high), IntDistribution(low, high, log=log))
+
+    def float(self, name, low, high, log=False):
+        value = self.hp.Float(name, low, high, sampling="log" if log else "linear")
+        return self._keep(name, min(max(float(value), low), high), FloatDistribution(low, high, log=log))
+
+    def categorical(self, name, choices):
+        value = self.hp.Choice(name, list(choices))
+        return self._keep(name, value if value in choices else choices[0], CategoricalDistribution(list(choices)))
+
+
+class EpochLog(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.logs: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+
+
+class SpaceHyperModel:
+    """Builds and fits the config a trial's hyperparameters stand for; remembers the last one."""
+
+    def __init__(self, family, num_classes, max_epochs, space_kwargs, hyperband: bool):
+        import keras_tuner
+
+        class HyperModel(keras_tuner.HyperModel):
+            def build(inner, hp):
+                self.sampler = KerasTunerSampler(hp)
+                self.config = SPACES[family](self.sampler, num_classes, max_epochs, **space_kwargs)
+                return models.build(self.config)
+
+            def fit(inner, hp, model, *args, **kwargs):
+                self.epoch_log = EpochLog()
+                kwargs["batch_size"] = self.config["batch_size"]
+                if not hyperband:  # Hyperband sets epochs itself, per bracket and round
+                    kwargs["epochs"] = self.config["epochs"]
+                kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.epoch_log]
+                self.params_count = int(model.count_params())
+                start = time.perf_counter()
+                try:
+                    return model.fit(*args, **kwargs)
+                finally:
+                    self.fit_seconds = time.perf_counter() - start
+
+        self.hypermodel = HyperModel()
+        self.sampler = self.config = self.epoch_log = None
+        self.params_count, self.fit_seconds = 0, 0.0
+
+
+def mirror_trial(study: optuna.Study, kt_trial, space: SpaceHyperModel, train_size: int) -> None:
+    """Copy one finished KerasTuner trial into the Optuna study (once)."""
+    trial_id = str(kt_trial.trial_id)
+    if any(t.user_attrs.get("kerastuner_trial_id") == trial_id for t in study.get_trials(deepcopy=False)):
+        return
+    logs = space.epoch_log.logs if space.epoch_log else []
+    epochs = len(logs)
+    attrs = {
+        "kerastuner_trial_id": trial_id, "engine": "kerastuner", "config": space.config,
+        "params_count": space.params_count, "epochs_run": epochs, "fit_seconds": round(space.fit_seconds, 3),
+        "images_per_second": round(train_size * epochs / space.fit_seconds, 1) if space.fit_seconds else 0.0,
+        "worker": f"{socket.gethostname()}:{os.getpid()}", "worker_rss_mb": round(rss_bytes() / 2**20, 1),
+    }
+    if logs:
+        attrs["val_loss"] = logs[-1].get("val_loss")
+        attrs["history"] = {key: [log[key] for log in logs] for key in logs[0] if key != "epoch"}
+    status = getattr(kt_trial, "status", "COMPLETED")
+    ok = status == "COMPLETED" and logs and "val_accuracy" in logs[0]
+    if not ok:
+        attrs["fail_reason"] = f"KerasTuner trial {status}: {getattr(kt_trial, 'message', '') or 'no epochs'}"[:500]
+    study.add_trial(optuna.trial.create_trial(
+        state=TrialState.COMPLETE if ok else TrialState.FAIL,
+        value=max(log["val_accuracy"] for log in logs) if ok else None,
+        params=space.sampler.params if space.sampler else {},
+        distributions=space.sampler.distributions if space.sampler else {},
+        intermediate_values={log["epoch"]: log["val_accuracy"] for log in logs if "val_accuracy" in log},
+        user_attrs=attrs,
+    ))
+
+
+def make_tuner(kind: str, space: SpaceHyperModel, study: optuna.Study, target: int, max_epochs: int, seed: int,
+               train_size: int, on_mirror=None, deadline: float | None = None, limit: int | None = None):
+    """A KerasTuner tuner that mirrors each trial; it stops starting trials at the wall-clock `deadline`
+    (time.time()) or after `limit` trials in this process (then `stopped_at_limit` is set)."""
+    import keras_tuner
+
+    base = {"hyperband": keras_tuner.Hyperband, "bayesian": keras_tuner.BayesianOptimization,
+            "random": keras_tuner.RandomSearch}[kind]
+
+    class MirroringTuner(base):
+        ended_here = 0
+        stopped_at_limit = False
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            mirror_trial(study, trial, space, train_size)
+            release_memory()  # KerasTuner keeps models alive between trials otherwise
+            if on_mirror:
+                on_mirror()
+            self.ended_here += 1
+            out_of_time = bool(deadline) and time.time() >= deadline
+            self.stopped_at_limit = not out_of_time and bool(limit) and self.ended_here >= limit
+            if out_of_time or self.stopped_at_limit:
+                self.oracle.max_trials = len(self.oracle.trials)  # start no further trial
+
+    options = {"hypermodel": space.hypermodel, "objective": keras_tuner.Objective("val_accuracy", "max"),
+               "seed": seed, "directory": str(STATE_DIR), "project_name": study.study_name, "overwrite": False,
+               "max_consecutive_failed_trials": 10}
+    if kind == "hyperband":
+        tuner = MirroringTuner(max_epochs=max_epochs, factor=3, hyperband_iterations=1000, **options)
+    else:
+        tuner = MirroringTuner(max_trials=target, **options)
+    tuner.oracle.max_trials = target  # stop at the study's trial count, whatever the schedule
+    return tuner
+
+
+def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: str, on_mirror=None,
+                   deadline: float | None = None, limit: int | None = None) -> bool:
+    """Search until the mirrored study holds `target` KerasTuner trials (resumes from state).
+
+    Returns False when it stopped after `limit` trials with the study unfinished: the caller then
+    continues in a fresh process (KerasTuner saved its state at the end of every trial).
+    """
+    import warnings
+
+    from data_pipeline import get_split
+
+    # Hyperband resumes a trial from its predecessor's weights; the optimizer state is new on purpose
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+    space = SpaceHyperModel(settings.model, get_split(settings.split).num_classes, settings.max_epochs,
+                            settings.space_kwargs(), hyperband=kind == "hyperband")
+    tuner = make_tuner(kind, space, study, target, settings.max_epochs, settings.seed, len(holdout.train_labels),
+                       on_mirror, deadline, limit)
+    if counts(study)["complete"] + counts(study)["fail"] >= target or (deadline and time.time() >= deadline):
+        return True
+    tuner.search(holdout.train_images, holdout.train_labels, validation_data=(holdout.val_images, holdout.val_labels),
+                 epochs=settings.max_epochs, verbose=0)
+    return counts(study)["complete"] + counts(study)["fail"] >= target or not tuner.stopped_at_limit

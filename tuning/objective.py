@@ -1,0 +1,145 @@
+"""The objective: per trial, build the config the sampler chose, fit it with a per-epoch report to
+the pruner, record what it cost, and return the best validation accuracy. Never sees the test set."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+
+import keras
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+import models
+from models.vgg16 import resolve_weights
+from tuning.artifacts import publish
+from tuning.feature_cache import FeatureCache, cache_off_reason
+from tuning.spaces import SPACES, OptunaSampler
+from tuning.training import fit, release_memory, set_seed
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (Linux); 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm") as stream:
+            return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+class ReportToTrial(keras.callbacks.Callback):
+    """Reports validation accuracy after every epoch; stops a NaN loss or a pruned trial."""
+
+    def __init__(self, trial: optuna.Trial):
+        super().__init__()
+        self.trial, self.epoch_logs = trial, []
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epoch_logs.append({key: float(value) for key, value in logs.items()})
+        if not math.isfinite(logs.get("loss", math.nan)):
+            raise FloatingPointError(f"loss became {logs.get('loss')} in epoch {epoch + 1}; lower the learning rate")
+        self.trial.report(float(logs["val_accuracy"]), step=epoch + 1)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch + 1} at val accuracy {logs['val_accuracy']:.4f}")
+
+
+class StudyFull(Exception):
+    """This trial started while the study's last trials were already running elsewhere."""
+
+
+def study_is_full(trial: optuna.Trial, target: int | None) -> bool:
+    """True when trials numbered before this one already finish or run the study's `target`.
+
+    Workers check the count before they start a trial, but two may pass that check together;
+    this catches the loser, so a study ends with exactly `target` finished trials.
+    """
+    if not target:
+        return False
+    busy = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    earlier = [t for t in trial.study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
+    return len(earlier) >= target
+
+
+class Objective:
+    """Holds the worker's data (loaded once per process) and trains one model per call."""
+
+    def __init__(self, family: str, holdout, num_classes: int, max_epochs: int, seed: int,
+                 space_kwargs=None, characters=None, artifact_store=None, target: int | None = None,
+                 use_feature_cache: bool = True):
+        self.family, self.holdout, self.num_classes = family, holdout, num_classes
+        self.max_epochs, self.seed, self.space_kwargs = max_epochs, seed, space_kwargs or {}
+        self.characters = characters or [str(label) for label in range(num_classes)]
+        self.artifact_store, self.target = artifact_store, target
+        self.feature_cache = FeatureCache() if use_feature_cache else None
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        if study_is_full(trial, self.target):
+            trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")
+            raise StudyFull()
+        config = SPACES[self.family](OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
+        trial.set_user_attr("config", config)
+        set_seed(self.seed + trial.number)
+        try:
+            model, holdout = self.prepare(trial, config)
+            report = ReportToTrial(trial)
+            start = time.perf_counter()
+            try:
+                fit(model, config, holdout, callbacks=[report])
+            finally:
+                self.record_cost(trial, time.perf_counter() - start, report.epochs)
+            logs = report.epoch_logs
+            trial.set_user_attr("val_loss", logs[-1]["val_loss"])
+            trial.set_user_attr("history", {key: [log[key] for log in logs] for key in logs[0]})
+            self.publish(trial, model, holdout, logs, config, pruned=False)
+            return float(np.max([log["val_accuracy"] for log in logs]))
+        except optuna.TrialPruned:
+            self.publish(trial, model, holdout, report.epoch_logs, config, pruned=True)
+            raise
+        except Exception as exc:
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        finally:
+            release_memory()
+            trial.set_user_attr("worker_rss_mb", round(rss_bytes() / 2**20, 1))
+
+    def prepare(self, trial: optuna.Trial, config: dict):
+        """(model to fit, arrays to fit it on): the whole model on images, or, for a VGG16 head
+        with a frozen base, only its trainable rest on the base's cached features."""
+        if config["family"] == "vgg16" and self.feature_cache is not None:
+            parsed = models.parse_config(config)
+            reason = cache_off_reason(parsed)
+            if reason is None:
+                prefix, rest = models.build_parts(parsed)
+                holdout, seconds = self.feature_cache.holdout(prefix, parsed, resolve_weights(parsed), self.holdout)
+                trial.set_user_attr("feature_cache", "on")
+                trial.set_user_attr("feature_seconds", round(seconds, 3))
+                trial.set_user_attr("params_count", int(prefix.count_params() + rest.count_params()))
+                return rest, holdout
+            trial.set_user_attr("feature_cache", f"off: {reason}")
+        model = models.build(config)
+        trial.set_user_attr("params_count", int(model.count_params()))
+        return model, self.holdout
+
+    def publish(self, trial, model, holdout, epoch_logs, config, pruned: bool) -> None:
+        """Artifacts for the dashboard; a failure here is noted, never fatal to the trial."""
+        if self.artifact_store is None:
+            return
+        try:
+            publish(trial, self.artifact_store, model, epoch_logs, holdout, self.characters, config, pruned)
+        except Exception as exc:  # plotting or artifact storage trouble must not lose the trial's result
+            trial.set_user_attr("artifact_error", f"{type(exc).__name__}: {exc}"[:300])
+
+    def record_cost(self, trial: optuna.Trial, seconds: float, epochs: int) -> None:
+        trial.set_user_attr("epochs_run", epochs)
+        trial.set_user_attr("fit_seconds", round(seconds, 3))
+        if epochs and seconds > 0:
+            trial.set_user_attr("images_per_second", round(len(self.holdout.train_labels) * epochs / seconds, 1))

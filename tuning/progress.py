@@ -1,0 +1,62 @@
+"""One line per finished trial and an overall progress bar, from the study's own records."""
+
+from __future__ import annotations
+
+import sys
+
+import optuna
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    tally = {state.name.lower(): 0 for state in TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        tally[trial.state.name.lower()] += 1
+    tally["finished"] = tally["complete"] + tally["pruned"]
+    return tally
+
+
+def trial_line(trial, best) -> str:
+    attrs = trial.user_attrs
+    value = trial.value if trial.value is not None else (
+        list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None
+    )
+    shown = f"val_acc {value:.4f}" if value is not None else "val_acc   -   "
+    epochs = attrs.get("epochs_run", len(trial.intermediate_values))
+    seconds = attrs.get("fit_seconds")
+    text = f"trial {trial.number:>3} {trial.state.name:<8} {shown}  epochs {epochs:>2}  {seconds or 0:>6.1f}s"
+    if best is not None:
+        text += f"  best {best.value:.4f} (#{best.number})"
+    if trial.state == TrialState.FAIL:
+        text += f"  reason: {attrs.get('fail_reason', 'worker stopped or died')}"
+    if attrs.get("baseline"):
+        text += "  [original study's model]"
+    return text
+
+
+class Reporter:
+    """Prints trials that finished since the last poll; works for one process or many workers."""
+
+    def __init__(self, study: optuna.Study, target: int, stream=sys.stdout):
+        self.study, self.target, self.stream = study, target, stream
+        self.seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+        done = counts(study)["finished"]
+        self.bar = tqdm(total=target, initial=min(done, target), desc=study.study_name, unit="trial", file=sys.stderr, disable=None)
+
+    def poll(self, *_ignored) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        best = max(complete, key=lambda t: t.value) if complete else None
+        for trial in sorted(trials, key=lambda t: t.number):
+            if trial.state.is_finished() and trial.number not in self.seen:
+                self.seen.add(trial.number)
+                tqdm.write(trial_line(trial, best), file=self.stream)
+                if trial.state in FINISHED:
+                    self.bar.update(1)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,160 @@
+"""The benchmark report: the original study's table layout, ours beside its published figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from data_pipeline.checksums import write_atomic
+from tuning.plotting import axes_per_split, save
+from tuning.provenance import machine, versions
+
+#: shared/BASELINES.md: (train s, train %, test s, test %, val s, val %), full release, Colab.
+ORIGINAL = {
+    ("digits", "baseline-cnn"): (15.81, 99.85, 5.26, 99.52, 5.21, 99.44),
+    ("byclass", "baseline-cnn"): (40.81, 87.48, 7.91, 86.57, 7.94, 86.46),
+    ("bymerge", "baseline-cnn"): (83.02, 93.05, 20.77, 90.56, 11.21, 90.66),
+    ("balanced", "baseline-cnn"): (9.34, 93.77, 1.81, 87.63, 1.83, 87.43),
+    ("letters", "baseline-cnn"): (10.63, 97.12, 2.62, 94.07, 1.87, 94.30),
+    ("mnist", "baseline-cnn"): (4.47, 99.50, 0.95, 98.95, 0.96, 98.97),
+    ("mnist", "baseline-mlp"): (2.76, 99.38, 0.54, 98.29, 0.54, 98.24),
+    ("mnist", "baseline-vgg16"): (47.48, 98.68, 9.26, 97.70, 10.27, 97.46),
+}
+PARTS = ("train", "test", "val")
+METRICS = ("train_seconds", "train_accuracy", "test_seconds", "test_accuracy", "val_seconds", "val_accuracy",
+           "fit_seconds", "epochs", "params", "train_images_per_second", "latency_ms_batch1", "latency_ms_batch512")
+
+
+def summarize(cells: list[dict]) -> dict[tuple[str, str], dict]:
+    """(split, model) -> metric -> (mean, sd, n) over seeds."""
+    grouped = defaultdict(list)
+    for cell in cells:
+        grouped[(cell["split"], cell["model"])].append(cell["metrics"])
+    return {key: {m: (float(np.mean([r[m] for r in rows])), float(np.std([r[m] for r in rows])), len(rows)) for m in METRICS}
+            for key, rows in grouped.items()}
+
+
+def pm(stat, scale=1.0, digits=2) -> str:
+    mean, sd, n = stat
+    return f"{mean * scale:.{digits}f} ± {sd * scale:.{digits}f}" if n > 1 else f"{mean * scale:.{digits}f}"
+
+
+def main_table(summary) -> list[str]:
+    lines = ["| split | model | train time s | train acc % | test time s | test acc % | val time s | val acc % |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for (split, model), stats in sorted(summary.items()):
+        cells = [cell for part in PARTS for cell in (pm(stats[f"{part}_seconds"]), pm(stats[f"{part}_accuracy"], 100))]
+        lines.append(f"| {split} | {model} | " + " | ".join(cells) + " |")
+        if (split, model) in ORIGINAL:
+            lines.append(f"| {split} | {model}, original (Colab, full release) | " + " | ".join(f"{v:.2f}" for v in ORIGINAL[(split, model)]) + " |")
+    return lines
+
+
+def cost_table(summary) -> list[str]:
+    lines = ["| split | model | params | epochs | fit s | train img/s | latency ms/img, batch 1 | ms/img, batch 512 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for (split, model), s in sorted(summary.items()):
+        lines.append(f"| {split} | {model} | {s['params'][0]:,.0f} | {pm(s['epochs'], digits=1)} | {pm(s['fit_seconds'], digits=1)} | "
+                     f"{pm(s['train_images_per_second'], digits=0)} | {pm(s['latency_ms_batch1'], digits=3)} | {pm(s['latency_ms_batch512'], digits=4)} |")
+    return lines
+
+
+def ratio_lines(summary) -> list[str]:
+    lines = ["| split | time CNN/MLP (train / test / val) | accuracy CNN/MLP (train / test / val) |", "|---|---|---|"]
+    for split in sorted({s for s, _ in summary}):
+        cnn, mlp = summary.get((split, "baseline-cnn")), summary.get((split, "baseline-mlp"))
+        if cnn and mlp:
+            times = " / ".join(f"{cnn[f'{p}_seconds'][0] / mlp[f'{p}_seconds'][0]:.2f}" for p in PARTS)
+            accs = " / ".join(f"{cnn[f'{p}_accuracy'][0] / mlp[f'{p}_accuracy'][0]:.4f}" for p in PARTS)
+            lines.append(f"| {split} | {times} | {accs} |")
+    lines.append("| mnist, original (Colab) | 1.62 / 1.76 / 1.78 | 1.0012 / 1.0067 / 1.0074 |")
+    return lines
+
+
+def verdicts(summary) -> list[str]:
+    lines = []
+    for split in sorted({s for s, _ in summary}):
+        cnn = summary.get((split, "baseline-cnn"))
+        for (s, model), stats in sorted(summary.items()):
+            if s != split or not model.startswith("tuned") or not cnn:
+                continue
+            ours, theirs = stats["test_accuracy"][0], cnn["test_accuracy"][0]
+            word = "BEATS" if ours > theirs else "does NOT beat"
+            lines.append(f"- {split}: {model} {word} the original study's CNN on test accuracy "
+                         f"({ours * 100:.2f}% vs {theirs * 100:.2f}%, {ours * 100 - theirs * 100:+.2f} points)")
+    return lines or ["- no tuned model in this run (add `tuned` to --models after `tune export`)"]
+
+
+def plot_accuracy_vs_time(summary, path: Path) -> None:
+    figure, axes = axes_per_split(sorted({s for s, _ in summary}))
+    for split, axis in axes.items():
+        for (s, model), stats in sorted(summary.items()):
+            if s == split:
+                axis.errorbar(stats["fit_seconds"][0], stats["test_accuracy"][0] * 100, xerr=stats["fit_seconds"][1],
+                              yerr=stats["test_accuracy"][1] * 100, fmt="o", capsize=4, label=model)
+        axis.set_xscale("log")
+        axis.set_xlabel("fit time, s (log)")
+        axis.set_ylabel("test accuracy, %")
+        axis.set_title(f"{split}: test accuracy vs fit time (mean ± sd over seeds)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    save(figure, path)
+
+
+def plot_learning_curves(cells: list[dict], path: Path) -> None:
+    figure, axes = axes_per_split(sorted({c["split"] for c in cells}))
+    colors = {}
+    for split, axis in axes.items():
+        for cell in (c for c in cells if c["split"] == split):
+            color = colors.setdefault(cell["model"], f"C{len(colors)}")
+            values = cell["history"]["val_accuracy"]
+            axis.plot(range(1, len(values) + 1), np.array(values) * 100, color=color, alpha=0.8,
+                      label=cell["model"] if cell["seed"] == 0 else None)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("validation accuracy, %")
+        axis.set_title(f"{split}: validation accuracy per epoch (one line per seed)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    save(figure, path)
+
+
+def write_report(cells: list[dict], out: Path, seeds: int) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(cells)
+    plot_accuracy_vs_time(summary, out / "accuracy_vs_fit_time.png")
+    plot_learning_curves(cells, out / "learning_curves.png")
+    checksums = {name: sha for cell in cells for name, sha in cell["data_checksums"].items()}
+    text = [
+        "# emnist-tune benchmark", "",
+        f"Made {datetime.now(timezone.utc).isoformat(timespec='seconds')} on {machine()['platform']} "
+        f"({machine()['cpus']} CPUs); seeds 0..{seeds - 1}; mean ± sd over seeds.", "",
+        "The **test set is used only here**: tuning and model selection saw validation data alone (the last "
+        "len(test) training images, the original study's rule); reported models keep their best validation epoch.", "",
+        "The *original* rows are the seed study's published figures (shared/BASELINES.md): full official release, "
+        "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
+        "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
+        "## Tuned vs the original study's CNN", "", *verdicts(summary), "",
+        "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
+        "## Cost", "", *cost_table(summary), "",
+        "## CNN / MLP ratios", "", *ratio_lines(summary), "",
+        "## Plots", "", "![test accuracy vs fit time](accuracy_vs_fit_time.png)", "",
+        "![learning curves](learning_curves.png)", "",
+        "## Provenance", "", "| package | version |", "|---|---|",
+        *[f"| {name} | {version} |" for name, version in versions().items()], "",
+        "| data file | sha256 |", "|---|---|", *[f"| {name} | `{sha}` |" for name, sha in sorted(checksums.items())], "",
+        "Every trained model is kept as `cells/<split>-<model>-seed<k>.keras` beside its manifest (config, seed, "
+        "data checksums, metrics): `keras.saving.load_model(path)` re-evaluates it.", "",
+    ]
+    write_atomic(out / "benchmark.md", "\n".join(text).encode())
+    rows = [{"split": c["split"], "model": c["model"], "seed": c["seed"], **c["metrics"]} for c in cells]
+    write_atomic(out / "benchmark.json", (json.dumps(rows, indent=2) + "\n").encode())
+    with open(out / "benchmark.csv", "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out / "benchmark.md"

@@ -1,0 +1,43 @@
+"""Fit and evaluate a config on uint8 arrays: what trials, the benchmark and scripts share."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+
+
+def set_seed(seed: int) -> None:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def fit(model, config: dict, train, callbacks=(), epochs: int | None = None, verbose: int = 0):
+    """model.fit on the uint8 arrays of a TrainVal, validating every epoch; returns the History."""
+    return model.fit(
+        train.train_images,
+        train.train_labels,
+        batch_size=config["batch_size"],
+        epochs=epochs or config["epochs"],
+        validation_data=(train.val_images, train.val_labels),
+        callbacks=list(callbacks),
+        shuffle=True,
+        verbose=verbose,
+    )
+
+
+def timed_evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> tuple[float, float]:
+    """(seconds, accuracy) of model.evaluate on one set: the original study's timing."""
+    start = time.perf_counter()
+    _, accuracy = model.evaluate(images, labels, batch_size=batch_size, verbose=0)
+    return time.perf_counter() - start, float(accuracy)
+
+
+def release_memory() -> None:
+    """Between trials: drop Keras' global graph state and collect, so memory stays flat."""
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
