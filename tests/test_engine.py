@@ -1,11 +1,14 @@
 """The engine in-process on synthetic data: pruning, failures, target counts."""
 
+import threading
+
 import optuna
 import pytest
 from optuna.trial import TrialState
 
 from data_pipeline import load_split, train_val_split
-from tuning.engine import run_trials
+from tuning.engine import INITIALIZED, StudySettings, create_or_resume, initialize, run_trials
+from tuning.errors import UserError
 from tuning.objective import Objective
 from tuning.progress import counts
 
@@ -64,3 +67,37 @@ def test_nan_loss_stops_the_trial_with_a_reason():
     trial = optuna.create_study(direction="maximize").ask()
     with pytest.raises(FloatingPointError, match="loss became nan in epoch 3; lower the learning rate"):
         ReportToTrial(trial).on_epoch_end(2, {"loss": float("nan"), "val_accuracy": 0.1})
+
+
+SETTINGS = StudySettings(split="mnist", model="mlp", seed=0, max_epochs=2, train_fraction=1.0,
+                         sampler="tpe", pruner="none")
+CHECKSUMS = {"train-images": "aa", "train-labels": "bb"}
+
+
+def half_written_study(storage: str) -> optuna.Study:
+    """What a joining worker finds while the creator is still writing the study's attributes."""
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    study.set_user_attr("split", "mnist")
+    return study
+
+
+def test_a_worker_joining_a_study_being_initialized_waits_for_it(tmp_path):
+    storage = f"sqlite:///{tmp_path}/o.db"
+    study = half_written_study(storage)
+    creator = threading.Timer(1.0, initialize, (study, SETTINGS, CHECKSUMS, 4))
+    creator.start()
+    joined = create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)  # raised "other data files" before
+    creator.join()
+    assert joined.user_attrs["data_checksums"] == CHECKSUMS
+    assert [t.state for t in joined.trials] == [TrialState.WAITING]  # one baseline, not two
+
+
+def test_a_study_whose_creator_died_mid_initialization_is_initialized_by_the_next(tmp_path, monkeypatch):
+    monkeypatch.setattr("tuning.engine.INITIALIZE_WAIT_S", 0.5)
+    storage = f"sqlite:///{tmp_path}/o.db"
+    half_written_study(storage)
+    study = create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)
+    assert study.user_attrs[INITIALIZED] and study.user_attrs["data_checksums"] == CHECKSUMS
+    assert len(study.trials) == 1
+    with pytest.raises(UserError, match="other data files"):  # once complete, the checks hold again
+        create_or_resume(storage, "s", SETTINGS, {"train-images": "changed"}, target=4)

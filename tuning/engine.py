@@ -77,34 +77,57 @@ def load_holdout(settings: StudySettings, data_dir):
     return data, holdout
 
 
+INITIALIZED = "initialized"  # the study attribute `initialize` writes last
+INITIALIZE_WAIT_S = 30.0  # how long a joining worker waits for another to finish initializing
+
+
 def create_or_resume(storage, name: str, settings: StudySettings, checksums: dict, target: int,
                      engine: str = "optuna") -> optuna.Study:
-    """The study `name`, created with its settings and the baseline trial, or resumed as it is."""
-    if name in optuna.get_all_study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage)
-        if "split" not in study.user_attrs and not study.get_trials(deepcopy=False):
-            # just created by another worker, or an earlier start died right after creating it
-            return initialize(study, settings, checksums, target, engine)
-        stored = StudySettings.from_attrs(study.user_attrs, name)
-        if (stored.split, stored.model) != (settings.split, settings.model):
-            raise UserError(
-                f"study {name} tunes {stored.model} on {stored.split}, not {settings.model} on {settings.split}; "
-                "pick another --study name"
-            )
-        if study.user_attrs.get("data_checksums") != checksums:
-            raise UserError(f"study {name} was tuned on other data files than these; use the same --data-dir or a new --study")
-        study.set_user_attr("target_trials", max(target, study.user_attrs.get("target_trials", 0)))
-        return study
+    """The study `name`, created with its settings and the baseline trial, or resumed as it is.
+
+    Workers started together race: one creates the study and writes its attributes one by one,
+    the others find it half-written. They wait for `initialize`'s last attribute; if it never
+    comes (the creator died), they initialize it themselves, with the same settings.
+    """
     try:
         study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
-    except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
-        return create_or_resume(storage, name, settings, checksums, target, engine)
-    return initialize(study, settings, checksums, target, engine)
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=name, storage=storage)
+    else:
+        return initialize(study, settings, checksums, target, engine)
+    if not wait_until_initialized(study):
+        return initialize(study, settings, checksums, target, engine)
+    stored = StudySettings.from_attrs(study.user_attrs, name)
+    if (stored.split, stored.model) != (settings.split, settings.model):
+        raise UserError(
+            f"study {name} tunes {stored.model} on {stored.split}, not {settings.model} on {settings.split}; "
+            "pick another --study name"
+        )
+    if study.user_attrs.get("data_checksums") != checksums:
+        raise UserError(f"study {name} was tuned on other data files than these; use the same --data-dir or a new --study")
+    study.set_user_attr("target_trials", max(target, study.user_attrs.get("target_trials", 0)))
+    return study
+
+
+def wait_until_initialized(study: optuna.Study, wait_s: float | None = None) -> bool:
+    """True once the study is fully initialized; False if, after `wait_s`, it is still half-written
+    and has no trial (its creator died). A study with trials but no marker predates the marker."""
+    deadline = time.monotonic() + (INITIALIZE_WAIT_S if wait_s is None else wait_s)
+    while True:
+        attrs = study.user_attrs
+        if attrs.get(INITIALIZED):
+            return True
+        if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)):
+            return "split" in attrs  # not ours to rewrite; from_attrs explains what is missing
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
 
 
 def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, target: int,
                engine: str = "optuna") -> optuna.Study:
-    """Record the study's settings and provenance, and (Optuna engine) queue the original study's model first."""
+    """Record the study's settings and provenance, and (Optuna engine) queue the original study's model
+    first; the marker INITIALIZED is written last, so joining workers know when it is complete."""
     for key, value in settings.__dict__.items():
         study.set_user_attr(key, value)
     study.set_user_attr("engine", engine)
@@ -114,14 +137,14 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     study.set_user_attr("holdout", "last len(test) images of train" + (
         f", train subset {settings.train_fraction:g} (stratified, seed {settings.seed})" if settings.train_fraction < 1 else ""
     ))
-    if engine != "optuna":
-        return study  # KerasTuner draws its own trials; an enqueued one would wait forever
-    num_classes = get_split(settings.split).num_classes
-    study.enqueue_trial(
-        baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
-        user_attrs={"baseline": True},
-        skip_if_exists=True,  # workers starting together may each initialize the new study
-    )
+    if engine == "optuna":  # KerasTuner draws its own trials; an enqueued one would wait forever
+        num_classes = get_split(settings.split).num_classes
+        study.enqueue_trial(
+            baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
+            user_attrs={"baseline": True},
+            skip_if_exists=True,  # a worker that finds the creator dead initializes again
+        )
+    study.set_user_attr(INITIALIZED, True)
     return study
 
 
