@@ -23,6 +23,7 @@ BIG_CNN = {
     "padding": "valid",
     "pooling": True,
     "batch_norm": True,
+    "batch_norm_momentum": 0.99,  # Keras' default, which the original study used
     "head": "flatten",
     "dense_units": [512],
     "dense_dropout": 0.0,

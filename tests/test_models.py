@@ -48,6 +48,14 @@ def test_baseline_parameter_counts_match_the_architectures(family, split, classe
     assert build(baseline_config(family, split, classes)).count_params() == params
 
 
+def test_batch_norm_momentum_is_the_originals_in_baselines_and_faster_by_default():
+    momenta = lambda model: {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert momenta(build(baseline_config("cnn", "balanced", 47))) == {0.99}  # the original study's model, as it was
+    assert momenta(build({"family": "cnn", "num_classes": 5, "batch_norm": True})) == {0.9}
+    with pytest.raises(ConfigError, match="batch_norm_momentum"):
+        build({"family": "cnn", "num_classes": 5, "batch_norm": True, "batch_norm_momentum": 1.5})
+
+
 def test_baselines_per_split_fix_the_original_faults():
     letters = build(baseline_config("cnn", "letters", 26))
     assert letters.output.shape[-1] == 26
