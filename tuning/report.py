@@ -90,13 +90,19 @@ def verdicts(summary) -> list[str]:
     return lines or ["- no tuned model in this run (add `tuned` to --models after `tune export`)"]
 
 
+def model_colors(models) -> dict[str, str]:
+    """One colour per model, the same in every plot of a report."""
+    return {model: f"C{i}" for i, model in enumerate(sorted(set(models)))}
+
+
 def plot_accuracy_vs_time(summary, path: Path) -> None:
     figure, axes = axes_per_split(sorted({s for s, _ in summary}))
+    colors = model_colors(model for _, model in summary)
     for split, axis in axes.items():
         for (s, model), stats in sorted(summary.items()):
             if s == split:
                 axis.errorbar(stats["fit_seconds"][0], stats["test_accuracy"][0] * 100, xerr=stats["fit_seconds"][1],
-                              yerr=stats["test_accuracy"][1] * 100, fmt="o", capsize=4, label=model)
+                              yerr=stats["test_accuracy"][1] * 100, fmt="o", capsize=4, color=colors[model], label=model)
         axis.set_xscale("log")
         axis.set_xlabel("fit time, s (log)")
         axis.set_ylabel("test accuracy, %")
@@ -108,10 +114,10 @@ def plot_accuracy_vs_time(summary, path: Path) -> None:
 
 def plot_learning_curves(cells: list[dict], path: Path) -> None:
     figure, axes = axes_per_split(sorted({c["split"] for c in cells}))
-    colors = {}
+    colors = model_colors(c["model"] for c in cells)
     for split, axis in axes.items():
-        for cell in (c for c in cells if c["split"] == split):
-            color = colors.setdefault(cell["model"], f"C{len(colors)}")
+        for cell in sorted((c for c in cells if c["split"] == split), key=lambda c: (c["model"], c["seed"])):
+            color = colors[cell["model"]]
             values = cell["history"]["val_accuracy"]
             axis.plot(range(1, len(values) + 1), np.array(values) * 100, color=color, alpha=0.8,
                       label=cell["model"] if cell["seed"] == 0 else None)
