@@ -101,3 +101,12 @@ def test_a_study_whose_creator_died_mid_initialization_is_initialized_by_the_nex
     assert len(study.trials) == 1
     with pytest.raises(UserError, match="other data files"):  # once complete, the checks hold again
         create_or_resume(storage, "s", SETTINGS, {"train-images": "changed"}, target=4)
+
+
+def test_a_foreign_study_with_trials_is_refused_not_taken_over(tmp_path):
+    storage = f"sqlite:///{tmp_path}/o.db"
+    foreign = optuna.create_study(storage=storage, study_name="s")
+    foreign.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    with pytest.raises(UserError, match="not made by `tune start`"):
+        create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)
+    assert optuna.load_study(study_name="s", storage=storage).user_attrs == {}

@@ -110,15 +110,16 @@ def create_or_resume(storage, name: str, settings: StudySettings, checksums: dic
 
 
 def wait_until_initialized(study: optuna.Study, wait_s: float | None = None) -> bool:
-    """True once the study is fully initialized; False if, after `wait_s`, it is still half-written
-    and has no trial (its creator died). A study with trials but no marker predates the marker."""
+    """True once the study is fully initialized, or has trials (then it is not ours to rewrite:
+    `StudySettings.from_attrs` names what it lacks); False if, after `wait_s`, it is still
+    half-written and has no trial (its creator died)."""
     deadline = time.monotonic() + (INITIALIZE_WAIT_S if wait_s is None else wait_s)
     while True:
         attrs = study.user_attrs
         if attrs.get(INITIALIZED):
             return True
         if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)):
-            return "split" in attrs  # not ours to rewrite; from_attrs explains what is missing
+            return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.25)
