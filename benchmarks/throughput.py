@@ -71,17 +71,16 @@ def plain_fit(config, holdout, epochs) -> float:
     return len(holdout.train_labels) * epochs / seconds
 
 
-def trial_fit(family, split, holdout, epochs, folder) -> tuple[float, float]:
+def trial_fit(family, baseline_split, classes, holdout, epochs, folder) -> tuple[float, float]:
     import optuna
 
-    from data_pipeline import get_split
     from tuning.artifacts import artifact_store
     from tuning.objective import Objective
     from tuning.spaces import baseline_params
     from tuning.storage import open_storage
 
-    classes = get_split(split).num_classes
-    params = {**baseline_params(family, split, classes, epochs), "epochs": epochs}
+    # the architecture is `baseline_split`'s (the small CNN is digits'), the classes the data's
+    params = {**baseline_params(family, baseline_split, classes, epochs), "epochs": epochs}
     study = optuna.create_study(storage=open_storage(f"sqlite:///{folder}/t.db"), direction="maximize")
     study.enqueue_trial(params)
     objective = Objective(family, holdout, classes, epochs, 0, artifact_store=artifact_store(),
@@ -120,8 +119,7 @@ def main() -> None:
             plain, trial, overhead = [], [], []
             for _ in range(args.repeats):  # alternate A and B
                 plain.append(plain_fit(config, holdout, args.epochs))
-                rate, share = trial_fit(family, baseline_split if family == "cnn" else args.split, holdout,
-                                        args.epochs, folder)
+                rate, share = trial_fit(family, baseline_split, classes, holdout, args.epochs, folder)
                 trial.append(rate)
                 overhead.append(share)
             flops = training_flops_per_image(models.build(config)) / 1e9
