@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from data_pipeline.splits import SPLITS
-from data_pipeline.synthetic import write_idx_gz
+from data_pipeline.synthetic import write_idx_gz, write_split
 from tests.conftest import assert_one_line_error, run_tune, tune_command
 
 import numpy as np
@@ -74,12 +74,21 @@ def test_sigkilled_worker_trial_is_failed_and_retried(storage_url, tmp_path, dat
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, data_dir, sig, code):
+def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, sig, code):
+    # enough images that the first trial (10 epochs of the big CNN) runs for tens of seconds: on the
+    # tiny default data a whole 2-trial study took 13 s and could end before we saw a trial running
+    data_dir = tmp_path / "emnist"
+    write_split(data_dir, "mnist", train_per_class=300, test_per_class=20)
     args = ["start", "--split", "mnist", "--model", "cnn", "--trials", "2", "--max-epochs", "40", "--pruner", "none",
             "--data-dir", str(data_dir)]
     process = spawn(args, tmp_path)
     storage = f"sqlite:///{tmp_path / 'studies' / 'optuna.db'}"
-    wait_for(lambda: running_trial_of(storage, "emnist-mnist-cnn", process.pid))
+
+    def running_trial():
+        assert process.poll() is None, f"tune start ended (exit {process.returncode}) before a trial was seen running"
+        return running_trial_of(storage, "emnist-mnist-cnn", process.pid)
+
+    wait_for(running_trial)
     process.send_signal(sig)
     _, err = process.communicate(timeout=120)
     assert process.returncode == code, err
