@@ -85,7 +85,9 @@ def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, s
     storage = f"sqlite:///{tmp_path / 'studies' / 'optuna.db'}"
 
     def running_trial():
-        assert process.poll() is None, f"tune start ended (exit {process.returncode}) before a trial was seen running"
+        if process.poll() is not None:
+            raise AssertionError(f"tune start ended (exit {process.returncode}) before a trial was seen running: "
+                                 f"{process.communicate()[1][-2000:]}")
         return running_trial_of(storage, "emnist-mnist-cnn", process.pid)
 
     wait_for(running_trial)

@@ -93,10 +93,26 @@ def create_or_resume(storage, name: str, settings: StudySettings, checksums: dic
         study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage)
-    else:
-        return initialize(study, settings, checksums, target, engine)
-    if not wait_until_initialized(study):
-        return initialize(study, settings, checksums, target, engine)
+        if wait_for_initialization(study):
+            return resume(study, name, settings, checksums, target)
+    return initialize(study, settings, checksums, target, engine)
+
+
+def wait_for_initialization(study: optuna.Study) -> bool:
+    """Wait (up to INITIALIZE_WAIT_S) until the study is initialized, or has trials (then it is not
+    ours to rewrite: `StudySettings.from_attrs` names what it lacks). False: it is still
+    half-written and has no trial, so its creator died."""
+    deadline = time.monotonic() + INITIALIZE_WAIT_S
+    finished_or_running = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    while not (study.user_attrs.get(INITIALIZED) or study.get_trials(deepcopy=False, states=finished_or_running)):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
+    return True
+
+
+def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: dict, target: int) -> optuna.Study:
+    """The existing study, once it is shown to tune the same split, model and data files."""
     stored = StudySettings.from_attrs(study.user_attrs, name)
     if (stored.split, stored.model) != (settings.split, settings.model):
         raise UserError(
@@ -107,22 +123,6 @@ def create_or_resume(storage, name: str, settings: StudySettings, checksums: dic
         raise UserError(f"study {name} was tuned on other data files than these; use the same --data-dir or a new --study")
     study.set_user_attr("target_trials", max(target, study.user_attrs.get("target_trials", 0)))
     return study
-
-
-def wait_until_initialized(study: optuna.Study, wait_s: float | None = None) -> bool:
-    """True once the study is fully initialized, or has trials (then it is not ours to rewrite:
-    `StudySettings.from_attrs` names what it lacks); False if, after `wait_s`, it is still
-    half-written and has no trial (its creator died)."""
-    deadline = time.monotonic() + (INITIALIZE_WAIT_S if wait_s is None else wait_s)
-    while True:
-        attrs = study.user_attrs
-        if attrs.get(INITIALIZED):
-            return True
-        if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.25)
 
 
 def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, target: int,
