@@ -1,11 +1,13 @@
 """Trials per hour on one machine: 1 worker x all threads vs one worker per core x 1 thread.
 
-    python benchmarks/parallelism.py [--split mnist] [--model cnn] [--trials 8] [--repeats 2]
+    python benchmarks/parallelism.py [--split mnist] [--model cnn] [--trials 9] [--repeats 2]
 
-Runs the same fixed small study (random sampler, seeded, no pruning, `--max-epochs 2`,
-`--train-fraction 0.5`) through the real `tune start` command, once per layout, alternating the
-layouts within every repeat (this machine's speed drifts). Each run is a fresh SQLite study in a
-temporary folder; the figure is finished trials per hour of wall time, process start included.
+Every run tunes the same fixed small study through the real `tune start` command: a fresh SQLite
+study holding the split's baseline and `trials - 1` queued trials drawn once from the search space
+(random sampler, seed 0), 2 epochs on half the training images, no pruning. So both layouts train
+exactly the same models, and only the layout differs. Layouts alternate within every repeat (this
+machine's speed drifts); the figure is finished trials per hour of `tune start`'s wall time,
+process start and data loading included.
 """
 
 from __future__ import annotations
@@ -20,28 +22,56 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 TUNE = [sys.executable, "-m", "tuning.cli"]
+EPOCHS = 2
 
 
-def run_study(args, workers: int, threads: int, folder: str) -> float:
-    command = [*TUNE, "start", "--split", args.split, "--model", args.model, "--trials", str(args.trials),
-               "--sampler", "random", "--pruner", "none", "--seed", "0", "--max-epochs", "2",
-               "--train-fraction", "0.5", "--workers", str(workers), "--threads", str(threads),
-               "--storage", f"sqlite:///{folder}/optuna.db", "--data-dir", args.data_dir]
+def fixed_params(model: str, num_classes: int, count: int) -> list[dict]:
+    """`count` points of the search space, the same on every call."""
+    import optuna
+
+    from tuning.spaces import SPACES, OptunaSampler
+
+    draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    params = []
+    for _ in range(count):
+        trial = draw.ask()
+        SPACES[model](OptunaSampler(trial), num_classes, EPOCHS)
+        params.append(trial.params)
+        draw.tell(trial, 0.0)
+    return params
+
+
+def run_study(args, workers: int, threads: int, folder: str, queued: list[dict]) -> float:
+    """Create the study (baseline trial), queue the fixed trials, then time `tune start` finishing them."""
+    import optuna
+
+    storage = f"sqlite:///{folder}/optuna.db"
+    common = ["--split", args.split, "--model", args.model, "--sampler", "random", "--pruner", "none", "--seed", "0",
+              "--max-epochs", str(EPOCHS), "--train-fraction", "0.5", "--storage", storage, "--data-dir", args.data_dir]
     env = {**os.environ, "TUNE_ARTIFACTS": f"{folder}/artifacts", "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([*TUNE, "start", *common, "--trials", "1"], cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
+    study = optuna.load_study(study_name=f"emnist-{args.split}-{args.model}", storage=storage)
+    for params in queued:
+        study.enqueue_trial(params)
     start = time.perf_counter()
-    subprocess.run(command, cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
-    return args.trials / (time.perf_counter() - start) * 3600
+    subprocess.run([*TUNE, "start", *common, "--trials", str(args.trials), "--workers", str(workers),
+                    "--threads", str(threads)], cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
+    return (args.trials - 1) / (time.perf_counter() - start) * 3600
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="mnist")
     parser.add_argument("--model", default="cnn")
-    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=9, help="the baseline plus trials-1 fixed, timed trials")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
+    from data_pipeline import get_split
+
+    queued = fixed_params(args.model, get_split(args.split).num_classes, args.trials - 1)
     cores = os.cpu_count() or 1
     layouts = [(1, cores), (cores, 1)]
     rates: dict[tuple[int, int], list[float]] = {layout: [] for layout in layouts}
@@ -49,10 +79,10 @@ def main() -> None:
         order = layouts if repeat % 2 == 0 else layouts[::-1]  # alternate which layout goes first
         for workers, threads in order:
             with tempfile.TemporaryDirectory() as folder:
-                rate = run_study(args, workers, threads, folder)
+                rate = run_study(args, workers, threads, folder, queued)
             rates[(workers, threads)].append(rate)
             print(f"repeat {repeat}: {workers} worker(s) x {threads} thread(s): {rate:.0f} trials/hour", flush=True)
-    print(f"\n{args.split} {args.model}, {args.trials} trials, {cores} cores")
+    print(f"\n{args.split} {args.model}, the same {args.trials - 1} timed trials per run, {cores} cores")
     print("| layout | trials/hour (median) | runs |")
     print("|---|---:|---|")
     for (workers, threads), values in rates.items():

@@ -124,6 +124,7 @@ BAD_INPUT = [
     (["--split", "mnist", "--trials", "0"], None, "0 is not allowed"),
     (["--split", "mnist", "--trials", "-3"], None, "-3 is not allowed"),
     (["--split", "mnist", "--trials", "abc"], None, "'abc' is not a whole number"),
+    (["--split", "mnist", "--model", "vgg16", "--fine-tune-blocks", "7"], None, "invalid choice: 7"),
     (["--split", "mnist", "--storage", "redis://127.0.0.1/0"], None, "scheme 'redis'"),
     (["--split", "mnist", "--storage", "postgresql+psycopg://nobody@127.0.0.1:1/x"], None, "cannot reach storage"),
     (["--split", "mnist", "--study", "a/../../b"], None, "may hold only letters"),

@@ -32,3 +32,18 @@ def test_baseline_epochs_are_capped_by_the_study_budget():
 def test_replay_with_missing_param_names_it():
     with pytest.raises(KeyError, match="padding"):
         config_from_params("cnn", {}, 10, 4)
+
+
+@pytest.mark.parametrize("fine_tune_blocks, expected", [(0, {0}), (2, {0, 1, 2})])
+def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_blocks, expected):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        config = SPACES["vgg16"](OptunaSampler(trial), 10, 4, fine_tune_blocks=fine_tune_blocks)
+        seen.add(config["trainable_blocks"])
+        assert ("trainable_blocks" in trial.params) == bool(fine_tune_blocks)
+        study.tell(trial, 0.5)
+    assert seen == expected
+    baseline = config_from_params("vgg16", baseline_params("vgg16", "mnist", 10, 4), 10, 4, fine_tune_blocks=fine_tune_blocks)
+    assert baseline["trainable_blocks"] == 0

@@ -81,6 +81,9 @@ def add_study_commands(commands) -> None:
                        help="vgg16: imagenet (Keras cache), none (random init), or a VGG16 no-top weights file")
     start.add_argument("--feature-cache", default="on", choices=("on", "off"),
                        help="vgg16: compute the frozen base's features once and train only the rest (default on)")
+    start.add_argument("--fine-tune-blocks", type=int, default=0, choices=range(6), metavar="K",
+                       help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
+                            "(default 0: tune the head on the frozen base, at MLP speed)")
     start.add_argument("--data-dir")
     worker = commands.add_parser("worker", help="join an existing study from any machine that reaches its storage")
     worker.add_argument("--study", required=True)

@@ -32,14 +32,15 @@ class StudySettings:
     pruner: str
     vgg_weights: str | None = "imagenet"  # "imagenet", None (random init) or a weights file
     feature_cache: bool = True  # vgg16: cache the frozen base's output (tuning.feature_cache)
+    fine_tune_blocks: int = 0  # vgg16: the search may also train the last 0..K conv blocks
 
     def space_kwargs(self) -> dict:
         """Extra arguments of the study's search space (only vgg16 has any)."""
         if self.model != "vgg16":
             return {}
-        if self.vgg_weights in (None, "imagenet"):
-            return {"weights": self.vgg_weights}
-        return {"weights": "imagenet", "weights_path": self.vgg_weights}
+        weights = {"weights": self.vgg_weights} if self.vgg_weights in (None, "imagenet") else \
+            {"weights": "imagenet", "weights_path": self.vgg_weights}
+        return {**weights, "fine_tune_blocks": self.fine_tune_blocks}
 
     @classmethod
     def from_attrs(cls, attrs: dict, study_name: str = "this study") -> "StudySettings":

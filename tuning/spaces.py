@@ -123,14 +123,16 @@ def mlp_space(s: Sampler, num_classes: int, max_epochs: int) -> dict:
 
 
 def vgg16_space(s: Sampler, num_classes: int, max_epochs: int, weights: str | None = "imagenet",
-                weights_path: str | None = None) -> dict:
+                weights_path: str | None = None, fine_tune_blocks: int = 0) -> dict:
+    """The head on a frozen base; with `fine_tune_blocks` K > 0 the last 0..K conv blocks may train too
+    (each trainable block costs its forward and backward pass every epoch, which no cache saves)."""
     return normalize(
         {
             "family": "vgg16",
             "num_classes": num_classes,
             "weights": weights,
             "weights_path": weights_path,
-            "trainable_blocks": s.int("trainable_blocks", 0, 2),
+            "trainable_blocks": s.int("trainable_blocks", 0, fine_tune_blocks) if fine_tune_blocks else 0,
             "head": s.categorical("head", ["flatten", "gap", "gmp"]),
             "dense_units": dense_head(s),
             "dropout": s.float("dropout", 0.0, 0.5),

@@ -47,6 +47,7 @@ def settings_from_args(args) -> StudySettings:
         pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
         vgg_weights=None if args.weights == "none" else args.weights,
         feature_cache=args.feature_cache == "on",
+        fine_tune_blocks=args.fine_tune_blocks,
     )
 
 
@@ -55,7 +56,8 @@ def check_vgg_weights(settings: StudySettings) -> None:
     if settings.model == "vgg16" and settings.vgg_weights:
         from models.vgg16 import VGG16Config, resolve_weights
 
-        resolve_weights(VGG16Config(num_classes=get_split(settings.split).num_classes, **settings.space_kwargs()))
+        weights = {key: value for key, value in settings.space_kwargs().items() if key.startswith("weights")}
+        resolve_weights(VGG16Config(num_classes=get_split(settings.split).num_classes, **weights))
 
 
 #: TensorFlow keeps ~10 MB per trained model that clear_session() does not free (tensorflow#61791),
