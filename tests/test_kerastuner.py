@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 import models
 from tests.conftest import run_tune
 from tuning.kerastuner_engine import KerasTunerSampler
-from tuning.spaces import config_from_params
+from tuning.spaces import SPACES, config_from_params
 
 
 def test_sampler_clamps_into_the_range_asked_now_and_records_it():
@@ -24,7 +24,21 @@ def test_sampler_clamps_into_the_range_asked_now_and_records_it():
     assert set(sampler.params) == {"conv_blocks", "padding"}
 
 
-@pytest.mark.parametrize("tuner", ["random", "hyperband"])
+@pytest.mark.parametrize("family", sorted(SPACES))
+def test_every_space_gives_valid_configs_through_kerastuner_hyperparameters(family):
+    # KerasTuner hands boolean choices back as 0/1; a config with augment=0 is refused by the models
+    extra = {"weights": None} if family == "vgg16" else {}
+    hp = keras_tuner.HyperParameters()
+    for seed in range(30):
+        sampler = KerasTunerSampler(hp)
+        config = SPACES[family](sampler, 47, 4, **extra)
+        models.parse_config(config)  # ConfigError on a value of the wrong type or range
+        assert config == config_from_params(family, sampler.params, 47, 4, **extra)
+        for registered in hp.space:  # KerasTuner's next draw: every name seen so far, at random
+            hp.values[registered.name] = registered.random_sample(seed)
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian"])
 def test_kerastuner_trials_are_mirrored_resumable_and_exportable(tmp_path, data_dir, tuner):
     args = ["start", "--engine", "kerastuner", "--tuner", tuner, "--split", "mnist", "--model", "mlp",
             "--max-epochs", "2", "--data-dir", str(data_dir)]

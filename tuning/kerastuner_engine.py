@@ -51,7 +51,9 @@ class KerasTunerSampler:
 
     def categorical(self, name, choices):
         value = self.hp.Choice(name, list(choices))
-        return self._keep(name, value if value in choices else choices[0], CategoricalDistribution(list(choices)))
+        # the space's own object: KerasTuner hands back a boolean choice as 0/1 when it replays a trial
+        value = next((choice for choice in choices if choice == value), choices[0])
+        return self._keep(name, value, CategoricalDistribution(list(choices)))
 
 
 class EpochLog(keras.callbacks.Callback):

@@ -19,7 +19,9 @@ def axes_per_split(splits: list[str]):
     return figure, dict(zip(splits, axes[0]))
 
 
-def save(figure, path, dpi: int = 90) -> None:
-    figure.tight_layout()
+def save(figure, path, dpi: int = 90, tight: bool = True) -> None:
+    """Write the figure and close it; tight=False keeps the figure's own margins (saves a draw)."""
+    if tight:
+        figure.tight_layout()
     figure.savefig(path, dpi=dpi)
     pyplot().close(figure)
