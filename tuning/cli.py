@@ -75,7 +75,8 @@ def add_study_commands(commands) -> None:
     start.add_argument("--seed", type=int, default=0)
     start.add_argument("--max-epochs", type=positive_int, default=10)
     start.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
-    start.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
+    start.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all cores: "
+                            "faster than one single-threaded worker per core, benchmarks/parallelism.py)")
     start.add_argument("--threads", type=positive_int, help="TensorFlow threads per worker (default: cores / workers)")
     start.add_argument("--weights", default="imagenet",
                        help="vgg16: imagenet (Keras cache), none (random init), or a VGG16 no-top weights file")

@@ -138,7 +138,7 @@ def cmd_start(args) -> int:
     elif args.workers > 1:
         run_parallel(args, name)
     else:
-        work(storage, name, args.trials, args.data_dir, args.timeout, args.threads or None)
+        work(storage, name, args.trials, args.data_dir, args.timeout, args.threads or default_threads(1))
     summarize(storage, name, args)
     return 0
 
