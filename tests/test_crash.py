@@ -20,9 +20,16 @@ KILL_REPEATS = int(os.environ.get("KILL_REPEATS", "1"))
 FAST_HEARTBEAT = {"TUNE_HEARTBEAT_SECONDS": "1", "TUNE_GRACE_SECONDS": "4"}
 
 
+def as_from_a_terminal():
+    """A test run in the background of a script inherits SIGINT ignored (POSIX, no job control), and so
+    would `tune`, which then never sees Ctrl-C: give the child the default a terminal gives."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(args, cwd, env=None):
     return subprocess.Popen([*tune_command(), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+                            preexec_fn=as_from_a_terminal)
 
 
 def wait_for(predicate, timeout=180, every=0.3):

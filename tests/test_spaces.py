@@ -47,3 +47,12 @@ def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_b
     assert seen == expected
     baseline = config_from_params("vgg16", baseline_params("vgg16", "mnist", 10, 4), 10, 4, fine_tune_blocks=fine_tune_blocks)
     assert baseline["trainable_blocks"] == 0
+
+
+@pytest.mark.parametrize("family", sorted(SPACES))
+@pytest.mark.parametrize("max_epochs", [4, 10, 40])
+def test_the_baseline_lies_inside_the_space_for_any_epoch_budget(family, max_epochs, recwarn):
+    study = optuna.create_study()
+    study.enqueue_trial(baseline_params(family, "balanced", 47, max_epochs))
+    SPACES[family](OptunaSampler(study.ask()), 47, max_epochs, **({"weights": None} if family == "vgg16" else {}))
+    assert not [str(w.message) for w in recwarn if "out of range" in str(w.message)]

@@ -15,6 +15,7 @@ from models import baseline_config, normalize
 OPTIMIZERS = ["adam", "adamw", "sgd"]
 BATCH_SIZES = [32, 64, 128, 256]
 UNITS = [32, 64, 100, 128, 256, 512, 1024]
+BASELINE_EPOCHS = baseline_config("mlp", "mnist", 10)["epochs"]  # the original study trained every model 10 epochs
 
 
 class Sampler(Protocol):
@@ -59,7 +60,8 @@ def training_keys(s: Sampler, max_epochs: int) -> dict:
         "optimizer": optimizer,
         "learning_rate": s.float("learning_rate", 1e-4, 3e-2, log=True),
         "batch_size": s.categorical("batch_size", BATCH_SIZES),
-        "epochs": s.int("epochs", max(1, max_epochs // 2), max_epochs),
+        # from half the budget, but never above the original study's 10, so its model stays in the space
+        "epochs": s.int("epochs", max(1, min(max_epochs // 2, BASELINE_EPOCHS)), max_epochs),
     }
     if optimizer == "adamw":
         keys["weight_decay"] = s.float("weight_decay", 1e-6, 1e-2, log=True)
