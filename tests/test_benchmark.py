@@ -80,3 +80,12 @@ def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
                       "--data-dir", str(exported / "data"), cwd=exported)
     assert_one_line_error(result, "no exported configs for mnist", "tune export --split mnist")
     assert_one_line_error(run_tune("benchmark", "--models", "tuned,rnn", cwd=exported), "unknown model 'rnn'")
+
+
+def test_verdicts_say_what_a_comparison_lacks():
+    from tuning.report import verdicts
+
+    theirs, ours = {"test_accuracy": (0.90, 0.01)}, {"test_accuracy": (0.95, 0.01)}
+    assert "no baseline CNN in this run" in verdicts({("mnist", "tuned-cnn"): ours})[0]
+    assert "no tuned model in this run" in verdicts({("mnist", "baseline-cnn"): theirs})[0]
+    assert "tuned-cnn BEATS" in verdicts({("mnist", "tuned-cnn"): ours, ("mnist", "baseline-cnn"): theirs})[0]

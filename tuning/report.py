@@ -87,7 +87,11 @@ def verdicts(summary) -> list[str]:
             word = "BEATS" if ours > theirs else "does NOT beat"
             lines.append(f"- {split}: {model} {word} the original study's CNN on test accuracy "
                          f"({ours * 100:.2f}% vs {theirs * 100:.2f}%, {ours * 100 - theirs * 100:+.2f} points)")
-    return lines or ["- no tuned model in this run (add `tuned` to --models after `tune export`)"]
+    if lines:
+        return lines
+    if not any(model.startswith("tuned") for _, model in summary):
+        return ["- no tuned model in this run (add `tuned` to --models after `tune export`)"]
+    return ["- no baseline CNN in this run to compare with (add `cnn` to --models)"]
 
 
 def model_colors(models) -> dict[str, str]:
