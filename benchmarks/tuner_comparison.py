@@ -6,7 +6,8 @@ Four engines, each run for the same wall-clock budget per seed in a fresh folder
 same search space, `tune start ... --timeout BUDGET`): Optuna TPE + Hyperband pruning, Optuna
 random without pruning, KerasTuner Hyperband, KerasTuner Bayesian. Runs alternate engines within
 each seed, so the machine's speed drift spreads over all of them. Time counts from launching
-`tune start` (process start and data loading included) and stops at the budget. Reported per run: best
+`tune start` (process start and data loading included); at the budget the process is terminated
+(its running trial is recorded as failed). A finished run's folder is kept: a rerun fills in the rest. Reported per run: best
 validation accuracy over wall time (PNG), time to first beat the original study's CNN on
 validation (its accuracy measured as the Optuna runs' enqueued baseline trial), and the test
 accuracy of the final best config retrained once (`tune benchmark --models tuned --seeds 1`).
@@ -18,6 +19,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,27 +36,58 @@ ENGINES = {
 }
 
 
-def tune(args: list[str], cwd: Path) -> None:
+def tune(args: list[str], cwd: Path, stop_after: float | None = None) -> None:
+    """Run `tune ARGS`; with `stop_after` seconds, terminate it then (its running trial is recorded as
+    failed, exit 143), so every engine gets the same wall clock, not the budget plus one trial."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-m", "tuning.cli", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"tune {' '.join(args)} failed (exit {done.returncode}) in {cwd}:\n{done.stderr[-3000:]}")
+    process = subprocess.Popen([sys.executable, "-m", "tuning.cli", *args], cwd=cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = process.communicate(timeout=stop_after)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        _, err = process.communicate()
+    if process.returncode not in (0, 143 if stop_after else 0):
+        sys.exit(f"tune {' '.join(args)} failed (exit {process.returncode}) in {cwd}:\n{err[-3000:]}")
+
+
+def load(name: str, folder: Path):
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/studies/optuna.db")
+
+
+def complete_trials(name: str, folder: Path) -> list:
+    from optuna.trial import TrialState
+
+    return load(name, folder).get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
 def run(engine: str, seed: int, opts, out: Path) -> dict:
-    import optuna
 
     folder = out / f"{engine}-seed{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    common = ["--split", opts.split, "--model", "cnn", "--max-epochs", str(opts.max_epochs), "--seed", str(seed),
-              "--workers", "1", "--data-dir", opts.data_dir]  # one process each: KerasTuner runs in one
-    begin = datetime.datetime.now()  # Optuna's naive local times; KerasTuner's mirrored trials have no start time
-    tune(["start", *common, "--trials", "10000", "--timeout", str(opts.budget), *ENGINES[engine]], folder)
     name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if "kerastuner" in engine else "")
-    study = optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/studies/optuna.db")
+    finished = (folder / "begin.txt").exists() and ((folder / "report" / "benchmark.json").exists() or (folder / "none").exists())
+    if not finished:  # a run is kept once retrained: a rerun fills in the missing ones
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        common = ["--split", opts.split, "--model", "cnn", "--max-epochs", str(opts.max_epochs), "--seed", str(seed),
+                  "--workers", "1", "--data-dir", opts.data_dir]  # one process each: KerasTuner runs in one
+        # Optuna's naive local times; KerasTuner's mirrored trials carry no start time, so the clock is ours
+        (folder / "begin.txt").write_text(datetime.datetime.now().isoformat())
+        tune(["start", *common, "--trials", "10000", "--timeout", str(opts.budget), *ENGINES[engine]], folder,
+             stop_after=opts.budget)
+        if not complete_trials(name, folder):
+            (folder / "none").write_text("no trial completed within the budget\n")
+        else:
+            tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
+            tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned",
+                  "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
+    begin = datetime.datetime.fromisoformat((folder / "begin.txt").read_text())
+    study = load(name, folder)
     done = sorted((t for t in study.trials if t.datetime_complete), key=lambda t: t.datetime_complete)
     curve, best = [], 0.0
-    for trial in done:  # a trial running at the deadline still finishes: the curve counts only the budget
+    for trial in done:  # the curve counts only the budget
         seconds = (trial.datetime_complete - begin).total_seconds()
         if seconds > opts.budget:
             break
@@ -62,10 +95,8 @@ def run(engine: str, seed: int, opts, out: Path) -> dict:
             best = trial.value
         curve.append((seconds, best))
     baseline = next((t.value for t in study.trials if t.user_attrs.get("baseline")), None)
-    tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
-    tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned", "--seeds", "1",
-          "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
-    test = json.loads((folder / "report" / "benchmark.json").read_text())[0]["test_accuracy"]
+    report = folder / "report" / "benchmark.json"
+    test = json.loads(report.read_text())[0]["test_accuracy"] if report.exists() else None
     rss = [t.user_attrs["worker_rss_mb"] for t in done if "worker_rss_mb" in t.user_attrs]
     return {"engine": engine, "seed": seed, "curve": curve, "best": best, "baseline": baseline, "test": test,
             "trials": len(curve), "rss_first_last": (rss[min(2, len(rss) - 1)], rss[-1]) if rss else None}
@@ -113,9 +144,10 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in results:
         beat = first_beat(r["curve"], baseline)
+        test = "no trial completed" if r["test"] is None else f"{r['test']:.4f}"
         rss = f"{r['rss_first_last'][0]:.0f} -> {r['rss_first_last'][1]:.0f}" if r["rss_first_last"] else "-"
         print(f"| {r['engine']} | {r['seed']} | {r['trials']} | {r['best']:.4f} | "
-              f"{f'{beat:.0f} s' if beat is not None else 'never'} | {r['test']:.4f} | {rss} |")
+              f"{f'{beat:.0f} s' if beat is not None else 'never'} | {test} | {rss} |")
     print(f"plot: {out / 'best_so_far.png'}")
 
 
