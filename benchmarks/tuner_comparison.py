@@ -64,7 +64,6 @@ def complete_trials(name: str, folder: Path) -> list:
 
 
 def run(engine: str, seed: int, opts, out: Path) -> dict:
-
     folder = out / f"{engine}-seed{seed}"
     name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if "kerastuner" in engine else "")
     finished = (folder / "begin.txt").exists() and ((folder / "report" / "benchmark.json").exists() or (folder / "none").exists())

@@ -27,13 +27,12 @@ def test_sampler_clamps_into_the_range_asked_now_and_records_it():
 @pytest.mark.parametrize("family", sorted(SPACES))
 def test_every_space_gives_valid_configs_through_kerastuner_hyperparameters(family):
     # KerasTuner hands boolean choices back as 0/1; a config with augment=0 is refused by the models
-    extra = {"weights": None} if family == "vgg16" else {}
     hp = keras_tuner.HyperParameters()
     for seed in range(30):
         sampler = KerasTunerSampler(hp)
-        config = SPACES[family](sampler, 47, 4, **extra)
+        config = SPACES[family](sampler, 47, 4)
         models.parse_config(config)  # ConfigError on a value of the wrong type or range
-        assert config == config_from_params(family, sampler.params, 47, 4, **extra)
+        assert config == config_from_params(family, sampler.params, 47, 4)
         for registered in hp.space:  # KerasTuner's next draw: every name seen so far, at random
             hp.values[registered.name] = registered.random_sample(seed)
 

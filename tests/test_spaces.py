@@ -54,5 +54,5 @@ def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_b
 def test_the_baseline_lies_inside_the_space_for_any_epoch_budget(family, max_epochs, recwarn):
     study = optuna.create_study()
     study.enqueue_trial(baseline_params(family, "balanced", 47, max_epochs))
-    SPACES[family](OptunaSampler(study.ask()), 47, max_epochs, **({"weights": None} if family == "vgg16" else {}))
+    SPACES[family](OptunaSampler(study.ask()), 47, max_epochs)
     assert not [str(w.message) for w in recwarn if "out of range" in str(w.message)]

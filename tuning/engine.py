@@ -38,9 +38,13 @@ class StudySettings:
         """Extra arguments of the study's search space (only vgg16 has any)."""
         if self.model != "vgg16":
             return {}
-        weights = {"weights": self.vgg_weights} if self.vgg_weights in (None, "imagenet") else \
-            {"weights": "imagenet", "weights_path": self.vgg_weights}
-        return {**weights, "fine_tune_blocks": self.fine_tune_blocks}
+        return {**self.weights_kwargs(), "fine_tune_blocks": self.fine_tune_blocks}
+
+    def weights_kwargs(self) -> dict:
+        """The VGG16 config keys that say which weights the base loads."""
+        if self.vgg_weights in (None, "imagenet"):
+            return {"weights": self.vgg_weights}
+        return {"weights": "imagenet", "weights_path": self.vgg_weights}
 
     @classmethod
     def from_attrs(cls, attrs: dict, study_name: str = "this study") -> "StudySettings":

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol, Sequence
 
 from models import baseline_config, normalize
+from models.baselines import COMMON
 
 OPTIMIZERS = ["adam", "adamw", "sgd"]
 BATCH_SIZES = [32, 64, 128, 256]
 UNITS = [32, 64, 100, 128, 256, 512, 1024]
-BASELINE_EPOCHS = baseline_config("mlp", "mnist", 10)["epochs"]  # the original study trained every model 10 epochs
+BASELINE_EPOCHS = COMMON["epochs"]  # the original study trained every model 10 epochs
 
 
 class Sampler(Protocol):

@@ -56,8 +56,7 @@ def check_vgg_weights(settings: StudySettings) -> None:
     if settings.model == "vgg16" and settings.vgg_weights:
         from models.vgg16 import VGG16Config, resolve_weights
 
-        weights = {key: value for key, value in settings.space_kwargs().items() if key.startswith("weights")}
-        resolve_weights(VGG16Config(num_classes=get_split(settings.split).num_classes, **weights))
+        resolve_weights(VGG16Config(num_classes=get_split(settings.split).num_classes, **settings.weights_kwargs()))
 
 
 #: TensorFlow keeps ~10 MB per trained model that clear_session() does not free (tensorflow#61791),
