@@ -39,8 +39,8 @@ def main() -> None:
     holdout = train_val_split(data)
     print(f"{args.split}: train {len(holdout.train_labels)}, val {len(holdout.val_labels)}, test {len(data.test_labels)}; "
           f"{args.epochs} epochs, batch 128, seed {args.seed}, {os.cpu_count()} CPUs")
-    print(f"| model | params | fit s | train img/s | val acc | test acc | test eval s |")
-    print(f"|---|---:|---:|---:|---:|---:|---:|")
+    print("| model | params | fit s | train img/s | val acc | test acc | test eval s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for family in args.models.split(","):
         config = models.baseline_config(family, args.split, data.split.num_classes, epochs=args.epochs)
         note = ""

@@ -1,8 +1,9 @@
 """Which engine finds a better model sooner: Optuna vs KerasTuner on the same space and budget.
 
     python benchmarks/tuner_comparison.py [--split balanced] [--budget 1200] [--seeds 0,1] [--max-epochs 8]
+        [--engines optuna-tpe-hyperband,kerastuner-hyperband,kerastuner-bayesian] [--no-retrain]
 
-Four engines, each run for the same wall-clock budget per seed in a fresh folder (same data,
+Up to four engines, each run for the same wall-clock budget per seed in a fresh folder (same data,
 same search space, `tune start ... --timeout BUDGET`): Optuna TPE + Hyperband pruning, Optuna
 random without pruning, KerasTuner Hyperband, KerasTuner Bayesian. Runs alternate engines within
 each seed, so the machine's speed drift spreads over all of them. Time counts from launching
@@ -66,7 +67,8 @@ def complete_trials(name: str, folder: Path) -> list:
 def run(engine: str, seed: int, opts, out: Path) -> dict:
     folder = out / f"{engine}-seed{seed}"
     name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if "kerastuner" in engine else "")
-    finished = (folder / "begin.txt").exists() and ((folder / "report" / "benchmark.json").exists() or (folder / "none").exists())
+    finished = (folder / "begin.txt").exists() and ((folder / "report" / "benchmark.json").exists() or (folder / "none").exists()
+                                                    or (not opts.retrain and (folder / "studies").exists()))
     if not finished:  # a run is kept once retrained: a rerun fills in the missing ones
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -78,7 +80,7 @@ def run(engine: str, seed: int, opts, out: Path) -> dict:
              stop_after=opts.budget)
         if not complete_trials(name, folder):
             (folder / "none").write_text("no trial completed within the budget\n")
-        else:
+        elif opts.retrain:
             tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
             tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned",
                   "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
@@ -113,11 +115,16 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=8)
     parser.add_argument("--out", default="reports/tuner_comparison")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
+    parser.add_argument("--engines", default="optuna-tpe-hyperband,kerastuner-hyperband,kerastuner-bayesian",
+                        help=f"comma list of {', '.join(ENGINES)}")
+    parser.add_argument("--no-retrain", dest="retrain", action="store_false",
+                        help="skip retraining each run's best on test (saves a fit per run)")
     opts = parser.parse_args()
+    engines = opts.engines.split(",")
     out = Path(opts.out).resolve()
     seeds = [int(seed) for seed in opts.seeds.split(",")]
     results = [run(engine, seed, opts, out) for index, seed in enumerate(seeds)  # engine order reversed every other seed
-               for engine in (list(ENGINES) if index % 2 == 0 else list(ENGINES)[::-1])]
+               for engine in (engines if index % 2 == 0 else engines[::-1])]
     baselines = [r["baseline"] for r in results if r["baseline"] is not None]
     baseline = statistics.mean(baselines)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
@@ -125,7 +132,7 @@ def main() -> None:
     from tuning.plotting import pyplot, save
 
     figure, axis = pyplot().subplots(figsize=(9, 5))
-    for index, engine in enumerate(ENGINES):
+    for index, engine in enumerate(engines):
         for r in (r for r in results if r["engine"] == engine):
             xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
             axis.step(xs, ys, where="post", color=f"C{index}", linestyle="-" if r["seed"] == 0 else "--",
@@ -147,7 +154,25 @@ def main() -> None:
         rss = f"{r['rss_first_last'][0]:.0f} -> {r['rss_first_last'][1]:.0f}" if r["rss_first_last"] else "-"
         print(f"| {r['engine']} | {r['seed']} | {r['trials']} | {r['best']:.4f} | "
               f"{f'{beat:.0f} s' if beat is not None else 'never'} | {test} | {rss} |")
+    print(summary(results, baseline, engines, opts.budget))
     print(f"plot: {out / 'best_so_far.png'}")
+
+
+def summary(results: list[dict], baseline: float, engines: list[str], budget: int) -> str:
+    """Median time to beat the original CNN per engine, and how often Optuna ends above every KerasTuner run."""
+    lines = []
+    for engine in engines:
+        beats = [first_beat(r["curve"], baseline) for r in results if r["engine"] == engine]
+        never = sum(beat is None for beat in beats)
+        # a run that never beat it counts as the whole budget (a lower bound on its time)
+        times = [beat if beat is not None else float(budget) for beat in beats]
+        lines.append(f"{engine}: median time to beat the original CNN {statistics.median(times):.0f} s"
+                     + (f" ({never} run(s) never did)" if never else ""))
+    optuna_runs = {r["seed"]: r["best"] for r in results if r["engine"].startswith("optuna-tpe")}
+    kt = [r for r in results if r["engine"].startswith("kerastuner")]
+    above = sum(all(best > r["best"] for r in kt if r["seed"] == seed) for seed, best in optuna_runs.items())
+    lines.append(f"Optuna TPE's final best above every KerasTuner run in {above} of {len(optuna_runs)} seeds")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -10,5 +10,12 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("EMNIST_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emnist-tune"
-    return Path(root)
+    from data_pipeline.errors import DataError
+
+    root = Path(os.environ.get("EMNIST_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emnist-tune")
+    for folder in (root, *root.parents):
+        if folder.exists() and not folder.is_dir():
+            raise DataError(f"cache folder {root}: {folder} is a file, not a folder; set EMNIST_CACHE_DIR to a folder")
+        if folder.exists():
+            break
+    return root

@@ -17,7 +17,7 @@ from data_pipeline.cache_dir import cache_dir
 from data_pipeline.checksums import cached_npy, cached_sha256
 from data_pipeline.errors import DataError
 from data_pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
-from data_pipeline.splits import Split, get_split
+from data_pipeline.splits import PARTS, Split, get_split
 
 DEFAULT_DATA_DIR = "data/emnist"
 
@@ -61,11 +61,14 @@ def load_split(name: str, data_dir: str | Path | None = None) -> SplitArrays:
     split = get_split(name)
     folder = resolve_data_dir(data_dir)
     arrays, checksums = {}, {}
-    for part in ("train-images", "train-labels", "test-images", "test-labels"):
+    for part in PARTS:
         path = find_file(folder, split.file_name(part), split)
         magic = IMAGES_MAGIC if part.endswith("images") else LABELS_MAGIC
-        checksums[path.name] = cached_sha256(path)
-        arrays[part] = load_cached(path, checksums[path.name], magic)
+        try:
+            checksums[path.name] = cached_sha256(path)
+            arrays[part] = load_cached(path, checksums[path.name], magic)
+        except PermissionError as exc:
+            raise DataError(f"{exc.filename or path}: cannot be read ({exc.strerror}); fix its permissions") from None
     for kind in ("train", "test"):
         images, labels = arrays[f"{kind}-images"], arrays[f"{kind}-labels"]
         if len(images) != len(labels):

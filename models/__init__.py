@@ -9,6 +9,7 @@ import keras
 
 from models import cnn, mlp, vgg16  # noqa: F401  (each registers its family)
 from models._compile import SparseSmoothedCrossentropy, compile_model
+from models._compile import schedule_learning_rate as _schedule_learning_rate
 from models._config import ConfigError, TrainingConfig
 from models._registry import FAMILIES, parse_config, builder_of
 from models.baselines import baseline_config
@@ -28,6 +29,13 @@ def build_parts(config: dict | TrainingConfig):
     return prefix, compile_model(rest, parsed)
 
 
+def schedule(model: keras.Model, config: dict | TrainingConfig, train_size: int, epochs: int | None = None) -> None:
+    """Before `model.fit`: set the config's learning-rate schedule over `epochs` (default: the
+    config's) of `train_size` images; a constant rate needs nothing."""
+    parsed = parse_config(config)
+    _schedule_learning_rate(model, parsed, train_size, epochs or parsed.epochs)
+
+
 def normalize(config: dict | TrainingConfig) -> dict:
     """`config` with every default filled in: the dict that rebuilds exactly this model."""
     return parse_config(config).to_dict()
@@ -43,4 +51,5 @@ __all__ = [
     "build_parts",
     "normalize",
     "parse_config",
+    "schedule",
 ]

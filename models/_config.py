@@ -16,6 +16,26 @@ class ConfigError(ValueError):
     """A model config that cannot be built; the message names the key and what is allowed."""
 
 
+#: The most weights a config may have: 100M float32 weights are 0.4 GB, and training holds about
+#: four times that (gradients, Adam's two moments); far past it a build exhausts memory or segfaults.
+MAX_PARAMS = 100_000_000
+
+
+def dense_params(inputs: int, units, num_classes: int) -> int:
+    """Weights of a stack of dense layers on `inputs` features, then the softmax layer."""
+    total = 0
+    for width in (*units, num_classes):
+        total += inputs * width + width
+        inputs = width
+    return total
+
+
+def check_size(family: str, params: int) -> None:
+    if params > MAX_PARAMS:
+        raise ConfigError(f"{family} config: about {params:,} weights, over the limit of {MAX_PARAMS:,} "
+                          "(models._config.MAX_PARAMS); use fewer or narrower layers")
+
+
 def number(default, low, high):
     """An int or float field in [low, high]; ints stay ints."""
     return field(default=default, metadata={"range": (low, high)})
@@ -76,7 +96,10 @@ class TrainingConfig:
 
     num_classes: int = number(10, 2, 1000)
     optimizer: str = choice("adam", "adam", "adamw", "sgd")
-    learning_rate: float = number(1e-3, 1e-6, 1.0)
+    learning_rate: float = number(1e-3, 1e-6, 1.0)  # the peak rate under warmup_cosine
+    # constant (the original study's), or a linear warm-up over the first 10% of steps (at most one
+    # epoch) then cosine decay to zero at the last step: short trials then end converged, not mid-step
+    lr_schedule: str = choice("constant", "constant", "warmup_cosine")
     weight_decay: float = number(0.0, 0.0, 0.1)
     momentum: float = number(0.9, 0.0, 0.999)  # sgd only
     label_smoothing: float = number(0.0, 0.0, 0.5)

@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from models._compile import image_input
-from models._config import ConfigError, TrainingConfig, choice, flag, number, numbers
+from models._config import ConfigError, TrainingConfig, check_size, choice, dense_params, flag, number, numbers
 from models._registry import register
 
 
@@ -39,8 +39,10 @@ class CNNConfig(TrainingConfig):
                 f"cnn config: convs_per_block has {len(self.convs_per_block)} entries for "
                 f"{len(self.filters)} blocks; give one entry, or one per block"
             )
-        size = 28
-        for convs in self.convs_per_block:
+        size, channels, conv_params = 28, 1, 0
+        for filters, convs in zip(self.filters, self.convs_per_block):
+            conv_params += convs * self.kernel_size**2 * max(channels, filters) * filters
+            channels = filters
             if self.padding == "valid":
                 size -= convs * (self.kernel_size - 1)
             if self.pooling:
@@ -50,6 +52,8 @@ class CNNConfig(TrainingConfig):
                     f"cnn config: {len(self.filters)} blocks of {self.kernel_size}x{self.kernel_size} "
                     f"'{self.padding}' convolutions shrink 28x28 to nothing; use padding 'same' or fewer blocks"
                 )
+        features = size * size * channels if self.head == "flatten" else channels
+        check_size("cnn", conv_params + dense_params(features, self.dense_units, self.num_classes))
 
 
 def augmentation() -> keras.Sequential:

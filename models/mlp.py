@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from models._compile import image_input
-from models._config import TrainingConfig, choice, number, numbers
+from models._config import TrainingConfig, check_size, choice, dense_params, number, numbers
 from models._registry import register
 
 
@@ -17,6 +17,10 @@ class MLPConfig(TrainingConfig):
     units: tuple[int, ...] = numbers((512, 512), 8, 8192, 1, 6)  # depth = len(units)
     dropout: float = number(0.2, 0.0, 0.8)
     activation: str = choice("relu", "relu", "gelu", "elu", "swish", "tanh")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_size("mlp", dense_params(28 * 28, self.units, self.num_classes))
 
 
 @register("mlp", MLPConfig)

@@ -125,6 +125,23 @@ def corrupt_mislabelled(data_dir):
     write_idx_gz(data_dir / SPLITS["mnist"].file_name("train-labels"), np.full(120, 11, np.uint8))
 
 
+def garbage_mapping(data_dir):
+    (data_dir / SPLITS["mnist"].mapping_file).write_bytes(b"\x00\xff not a mapping 99999999999999999999\n")
+
+
+def empty_mapping(data_dir):
+    (data_dir / SPLITS["mnist"].mapping_file).write_text("")
+
+
+def env(values):
+    return lambda data_dir: values
+
+
+def cache_is_a_file(data_dir):
+    (data_dir.parent / "cache-file").write_text("x")
+    return {"EMNIST_CACHE_DIR": str(data_dir.parent / "cache-file")}
+
+
 BAD_INPUT = [
     (["--split", "nope"], None, "unknown split 'nope'"),
     (["--split", "mnist", "--model", "rnn"], None, "invalid choice: 'rnn'"),
@@ -139,6 +156,23 @@ BAD_INPUT = [
     (["--split", "mnist", "--trials", "9"], corrupt_mislabelled, "label 11 is outside mnist's range 0..9"),
     (["--split", "mnist", "--data-dir", "{folder}/studies/optuna.db"], None, "is a file, not a folder"),
     (["--split", "balanced", "--model", "mlp", "--study", "emnist-mnist-mlp"], None, "tunes mlp on mnist, not mlp on balanced"),
+    # issue 15: validated before anything is written
+    (["--split", "mnist", "--seed", "-5"], None, "-5 is not a seed"),
+    (["--split", "mnist", "--seed", str(2**40)], None, "is not a seed"),
+    (["--split", "mnist", "--trials", "9"], garbage_mapping, "not an EMNIST mapping file"),
+    (["--split", "mnist", "--trials", "9"], empty_mapping, "empty mapping file"),
+    (["--split", "mnist", "--trials", "9", "--workers", "2"], garbage_mapping, "not an EMNIST mapping file"),
+    (["--split", "mnist", "--storage", "sqlite://"], None, "names no file"),
+    (["--split", "mnist", "--storage", "sqlite:///{folder}/studies/optuna.db/sub/o.db"], None, "cannot make the folder"),
+    (["--split", "mnist", "--model", "mlp", "--engine", "kerastuner", "--study", "emnist-mnist-mlp", "--trials", "5"],
+     None, "is run by optuna, not kerastuner"),
+    (["--split", "mnist", "--warm-start", "emnist-letters-cnn"], None, "no such study"),
+    (["--split", "mnist", "--warm-start", "emnist-mnist-mlp"], None, "tunes mlp, not cnn"),
+    (["--split", "mnist", "--warm-start", "emnist-mnist-mlp", "--storage", "sqlite:///{folder}/none.db"], None,
+     "no study storage"),
+    (["--split", "mnist", "--trials", "9"], env({"TUNE_TRIALS_PER_PROCESS": "0"}), "TUNE_TRIALS_PER_PROCESS='0'"),
+    (["--split", "mnist", "--trials", "9"], env({"TUNE_HEARTBEAT_SECONDS": "soon"}), "TUNE_HEARTBEAT_SECONDS='soon'"),
+    (["--split", "mnist", "--trials", "9"], cache_is_a_file, "is a file, not a folder; set EMNIST_CACHE_DIR"),
 ]
 
 
@@ -147,14 +181,13 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path, data_dir, args, dam
     created = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
                        "--data-dir", str(data_dir), cwd=tmp_path)
     assert created.returncode == 0, created.stderr
-    if damage:
-        damage(data_dir)
+    extra_env = damage(data_dir) if damage else None
     args = [a.replace("{folder}", str(tmp_path)) for a in args]
     if "--data-dir" not in args:
         args = [*args, "--data-dir", str(data_dir)]
-    before = snapshot(tmp_path / "studies")
-    assert_one_line_error(run_tune("start", *args, cwd=tmp_path), fragment)
-    assert snapshot(tmp_path / "studies") == before
+    before = snapshot(tmp_path)
+    assert_one_line_error(run_tune("start", *args, cwd=tmp_path, env=extra_env), fragment)
+    assert snapshot(tmp_path) == before
 
 
 def test_no_user_file_is_read_with_pickle_or_eval():

@@ -1,7 +1,6 @@
 """Dashboard (in headless Chromium) and export, on a study made from synthetic data."""
 
 import json
-import shutil
 import socket
 import subprocess
 import sys

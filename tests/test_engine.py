@@ -11,6 +11,7 @@ from tuning.engine import INITIALIZED, StudySettings, create_or_resume, initiali
 from tuning.errors import UserError
 from tuning.objective import Objective
 from tuning.progress import counts
+from tuning.starting_points import known_good
 
 
 @pytest.fixture
@@ -28,15 +29,16 @@ def test_trials_report_every_epoch_and_get_pruned(holdout):
 
 def test_complete_trial_records_its_cost_and_config(holdout):
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({"layers": 1, "layer1_units": 64, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
-                         "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 2})
+    study.enqueue_trial({"layers": 1, "layer1_units": 128, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
+                         "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "warmup_cosine", "batch_size": 64,
+                         "epochs": 2})
     run_trials(study, Objective("mlp", holdout, 10, 2, seed=0), target=1)
     trial = study.trials[0]
     assert trial.state == TrialState.COMPLETE
     assert trial.value == max(trial.intermediate_values.values())
     attrs = trial.user_attrs
-    assert attrs["config"]["units"] == [64] and attrs["epochs_run"] == 2
-    assert attrs["params_count"] == 784 * 64 + 64 + 64 * 10 + 10
+    assert attrs["config"]["units"] == [128] and attrs["epochs_run"] == 2
+    assert attrs["params_count"] == 784 * 128 + 128 + 128 * 10 + 10
     assert attrs["fit_seconds"] > 0 and attrs["images_per_second"] > 0 and attrs["worker_rss_mb"] > 0
     assert len(attrs["history"]["val_accuracy"]) == 2
 
@@ -89,7 +91,7 @@ def test_a_worker_joining_a_study_being_initialized_waits_for_it(tmp_path):
     joined = create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)  # raised "other data files" before
     creator.join()
     assert joined.user_attrs["data_checksums"] == CHECKSUMS
-    assert [t.state for t in joined.trials] == [TrialState.WAITING]  # one baseline, not two
+    assert len(joined.trials) == 1 + len(known_good("mlp", 2))  # one set of starting points, not two
 
 
 def test_a_study_whose_creator_died_mid_initialization_is_initialized_by_the_next(tmp_path, monkeypatch):
@@ -98,7 +100,7 @@ def test_a_study_whose_creator_died_mid_initialization_is_initialized_by_the_nex
     half_written_study(storage)
     study = create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)
     assert study.user_attrs[INITIALIZED] and study.user_attrs["data_checksums"] == CHECKSUMS
-    assert len(study.trials) == 1
+    assert len(study.trials) == 1 + len(known_good("mlp", 2))
     with pytest.raises(UserError, match="other data files"):  # once complete, the checks hold again
         create_or_resume(storage, "s", SETTINGS, {"train-images": "changed"}, target=4)
 

@@ -51,6 +51,8 @@ def test_kerastuner_trials_are_mirrored_resumable_and_exportable(tmp_path, data_
     for trial in study.trials:
         assert trial.value == max(trial.intermediate_values.values())
         assert trial.user_attrs["config"] == config_from_params("mlp", trial.params, 10, 2)
+        # the epochs the model found was trained for (Hyperband's own, per bracket), so export retrains it
+        assert trial.user_attrs["config"]["epochs"] == max(trial.intermediate_values)
         assert {"fit_seconds", "epochs_run", "params_count", "images_per_second", "worker_rss_mb"} <= set(trial.user_attrs)
     assert (tmp_path / "studies" / "kerastuner" / "emnist-mnist-mlp-kerastuner").is_dir()
 
@@ -64,7 +66,10 @@ def test_kerastuner_trials_are_mirrored_resumable_and_exportable(tmp_path, data_
     assert run_tune("export", "--study", "emnist-mnist-mlp-kerastuner", "--out", str(out), cwd=tmp_path).returncode == 0
     document = json.loads(out.read_text())
     assert document["engine"] == "kerastuner"
-    assert models.build(document["trials"][0]["config"]).count_params() > 0
+    exported = document["trials"][0]
+    found = study.trials[exported["number"]]
+    assert exported["config"] == found.user_attrs["config"]
+    assert models.build(exported["config"]).count_params() == found.user_attrs["params_count"]
 
 
 def test_kerastuner_process_is_recycled_every_k_trials_and_finishes(tmp_path, data_dir):

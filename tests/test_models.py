@@ -144,3 +144,42 @@ def test_imagenet_weights_load_from_a_given_file(tmp_path):
     random_base.save_weights(path)
     model = build({"family": "vgg16", "num_classes": 5, "weights_path": str(path)})
     np.testing.assert_array_equal(model.get_layer("vgg16").get_layer("block1_conv1").kernel.numpy(), random_base.get_layer("block1_conv1").kernel.numpy())
+
+
+def test_warmup_cosine_rises_to_the_peak_then_decays_to_zero_at_the_last_step():
+    config = {"family": "mlp", "num_classes": 5, "units": [16], "learning_rate": 0.01, "lr_schedule": "warmup_cosine",
+              "batch_size": 8, "epochs": 3}
+    images, labels = synthetic_batch(5, n=40)  # 5 steps an epoch, 15 in all, warm-up 1 step
+    model = build(config)
+    models.schedule(model, config, train_size=len(labels))
+    rate = model.optimizer.learning_rate
+    schedule = model.optimizer._learning_rate
+    assert float(schedule(0)) == pytest.approx(0.0) and float(schedule(1)) == pytest.approx(0.01)
+    assert 0.0 < float(schedule(8)) < 0.01
+    model.fit(images, labels, batch_size=8, epochs=3, verbose=0)
+    assert int(model.optimizer.iterations) == 15
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    assert float(rate) == pytest.approx(0.0)  # before training: the warm-up's start
+
+
+def test_a_constant_rate_is_left_as_it_is():
+    config = {"family": "mlp", "num_classes": 5, "units": [16], "learning_rate": 0.01, "batch_size": 8}
+    model = build(config)
+    models.schedule(model, config, train_size=40)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("config", [
+    {"family": "cnn", "num_classes": 10, "filters": [1024], "pooling": False, "padding": "same", "dense_units": [4096, 4096]},
+    {"family": "mlp", "num_classes": 10, "units": [8192] * 6},
+])
+def test_a_model_too_big_for_the_machine_is_refused_before_it_is_built(config):
+    with pytest.raises(ConfigError, match="over the limit of 100,000,000"):
+        models.parse_config(config)
+
+
+def test_the_size_estimate_matches_keras_for_the_baselines():
+    from models._config import MAX_PARAMS
+
+    for family in ("cnn", "mlp"):
+        assert build(baseline_config(family, "balanced", 47)).count_params() < MAX_PARAMS

@@ -1,28 +1,60 @@
 import optuna
 import pytest
 
-from models import baseline_config, normalize, parse_config
 from data_pipeline import SPLITS
-from tuning.spaces import SPACES, OptunaSampler, baseline_params, config_from_params
+from models import baseline_config, normalize, parse_config
+from tuning.engine import SAMPLERS, make_sampler, startup_trials
+from tuning.options import SAMPLERS as OFFERED_SAMPLERS
+from tuning.spaces import (CNN_MAX_MACS, SPACES, OptunaSampler, baseline_params, cnn_macs, config_from_params,
+                           epoch_range)
+from tuning.starting_points import KNOWN_GOOD, known_good
+
+
+def draws(family, sampler, n, num_classes=47, max_epochs=8):
+    """n configs the sampler draws from the family's space (each told a value, so TPE can model)."""
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    configs = []
+    for _ in range(n):
+        trial = study.ask()
+        config = SPACES[family](OptunaSampler(trial), num_classes, max_epochs)
+        configs.append((trial, config))
+        study.tell(trial, config["learning_rate"] * 100)  # any value that depends on the params
+    return study, configs
 
 
 @pytest.mark.parametrize("family", sorted(SPACES))
 def test_every_sampled_point_is_a_valid_config_and_replays(family):
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-    for _ in range(150):
-        trial = study.ask()
-        config = SPACES[family](OptunaSampler(trial), 47, 8)
+    _, configs = draws(family, optuna.samplers.RandomSampler(seed=1), 150)
+    for trial, config in configs:
         parse_config(config)  # raises ConfigError on an impossible architecture
         assert config_from_params(family, trial.params, 47, 8) == config
-        study.tell(trial, 0.5)
+
+
+def test_a_random_draw_has_no_dead_corner():
+    """What made issue 14's random trials sit at chance never comes out of the CNN space."""
+    _, configs = draws("cnn", optuna.samplers.RandomSampler(seed=2), 300)
+    for _, config in configs:
+        assert config["optimizer"] in ("adam", "adamw") and 3e-4 <= config["learning_rate"] <= 4e-3
+        assert not config["batch_norm"] or config["batch_norm_momentum"] == 0.9
+        assert config["head"] == "flatten" or len(config["filters"]) >= 3  # global pooling only on a small map
+        assert config["label_smoothing"] <= 0.1 and config["block_dropout"] <= 0.3
+        assert cnn_macs(config["filters"], config["convs_per_block"], config["kernel_size"], config["padding"]) <= CNN_MAX_MACS
+    assert {c["lr_schedule"] for _, c in configs} == {"warmup_cosine", "constant"}
+
+
+def test_the_cost_bound_admits_the_original_big_cnn():
+    big = baseline_config("cnn", "balanced", 47)
+    assert cnn_macs(big["filters"], big["convs_per_block"], 3, "valid") <= CNN_MAX_MACS
+    assert cnn_macs([64, 128, 256, 256], [2, 2, 2, 2], 5, "same") > CNN_MAX_MACS  # what the old space could draw
 
 
 @pytest.mark.parametrize("family", sorted(SPACES))
 @pytest.mark.parametrize("split", sorted(SPLITS))
-def test_baseline_params_yield_the_original_model(family, split):
+def test_baseline_params_are_the_original_model_but_its_batch_norm_momentum(family, split):
     classes = SPLITS[split].num_classes
     config = config_from_params(family, baseline_params(family, split, classes, 10), classes, 10)
-    assert config == normalize(baseline_config(family, split, classes))
+    original = normalize(baseline_config(family, split, classes))
+    assert {**config, "batch_norm_momentum": None} == {**original, "batch_norm_momentum": None} if family == "cnn" else config == original
 
 
 def test_baseline_epochs_are_capped_by_the_study_budget():
@@ -49,10 +81,47 @@ def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_b
     assert baseline["trainable_blocks"] == 0
 
 
+def enqueued_points(family, max_epochs):
+    return [baseline_params(family, "balanced", 47, max_epochs), *known_good(family, max_epochs)]
+
+
 @pytest.mark.parametrize("family", sorted(SPACES))
-@pytest.mark.parametrize("max_epochs", [4, 10, 40])
-def test_the_baseline_lies_inside_the_space_for_any_epoch_budget(family, max_epochs, recwarn):
+@pytest.mark.parametrize("max_epochs", [1, 4, 10, 40])
+def test_the_starting_points_lie_inside_the_space_for_any_epoch_budget(family, max_epochs, recwarn):
     study = optuna.create_study()
-    study.enqueue_trial(baseline_params(family, "balanced", 47, max_epochs))
-    SPACES[family](OptunaSampler(study.ask()), 47, max_epochs)
+    for params in enqueued_points(family, max_epochs):
+        study.enqueue_trial(params)
+        trial = study.ask()
+        config = SPACES[family](OptunaSampler(trial), 47, max_epochs)
+        assert trial.params == {key: value for key, value in params.items() if key in trial.params}
+        assert config_from_params(family, trial.params, 47, max_epochs) == config
+        assert epoch_range(max_epochs)[0] <= config["epochs"] <= max_epochs
+        study.tell(trial, 0.5)
     assert not [str(w.message) for w in recwarn if "out of range" in str(w.message)]
+
+
+def test_known_good_configs_are_generic_and_strong_by_construction():
+    for family, points in KNOWN_GOOD.items():
+        assert 1 <= len(points) <= 2
+        for params in points:
+            assert params["lr_schedule"] == "warmup_cosine" and params["optimizer"] in ("adam", "adamw")
+            assert "num_classes" not in params  # the same for every split
+
+
+def test_the_cli_offers_exactly_the_samplers_the_engine_builds():
+    assert set(OFFERED_SAMPLERS) == set(SAMPLERS)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+@pytest.mark.parametrize("family", ["cnn", "mlp"])
+def test_every_sampler_runs_past_its_startup_trials_on_every_space(name, family, recwarn):
+    target = 14
+    study, configs = draws(family, make_sampler(name, seed=0, target=target), target)
+    assert len(configs) == target > startup_trials(target)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert len({c["learning_rate"] for _, c in configs}) == target  # it keeps proposing new points
+
+
+@pytest.mark.parametrize("target, startup", [(12, 4), (20, 5), (40, 10), (100, 10), (1, 4)])
+def test_tpe_startup_trials_scale_with_the_budget(target, startup):
+    assert startup_trials(target) == startup

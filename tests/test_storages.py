@@ -1,7 +1,6 @@
 """Every study command on every storage, and many workers on one study."""
 
 import json
-import sqlite3
 
 import optuna
 import pytest

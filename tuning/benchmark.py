@@ -18,11 +18,11 @@ import numpy as np
 
 import models
 from data_pipeline import load_split, parse_split_list, train_val_split
-from data_pipeline.checksums import write_atomic
+from data_pipeline.checksums import sha256_file, write_atomic
 from tuning.errors import UserError
 from tuning.export import read_export
 from tuning.provenance import versions
-from tuning.training import release_memory, set_seed, timed_evaluate
+from tuning.training import fit, release_memory, set_seed, timed_evaluate
 
 BASELINE_MODELS = ("cnn", "mlp", "vgg16")
 
@@ -36,9 +36,13 @@ def model_configs(split, wanted: list[str], source: Path, epochs: int | None, vg
             document = read_export(path)
             if document.get("split") != split.name:
                 continue
+            config = document["trials"][0]["config"]
+            if config.get("num_classes") != split.num_classes:
+                raise UserError(f"{path}: its config has num_classes {config.get('num_classes')!r}, but {split.name} "
+                                f"has {split.num_classes} classes; export it again with `tune export --split {split.name}`")
             engine = document.get("engine", "optuna")
-            name = f"tuned-{document['model']}" + ("" if engine == "optuna" else f"-{engine}")
-            configs[name] = document["trials"][0]["config"]
+            name = f"tuned-{config['family']}" + ("" if engine == "optuna" else f"-{engine}")
+            configs[name] = config
         if not configs:
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
     for family in BASELINE_MODELS:
@@ -74,9 +78,7 @@ def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, o
     model = models.build(config)
     keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
     start = time.perf_counter()
-    history = model.fit(holdout.train_images, holdout.train_labels, batch_size=config["batch_size"],
-                        epochs=config["epochs"], validation_data=(holdout.val_images, holdout.val_labels),
-                        callbacks=[keep_best], shuffle=True, verbose=0)
+    history = fit(model, config, holdout, callbacks=[keep_best])
     fit_seconds = time.perf_counter() - start
     epochs = len(history.history["loss"])
     metrics = {"fit_seconds": fit_seconds, "epochs": epochs, "params": int(model.count_params()),
@@ -118,7 +120,9 @@ def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, h
     if manifest_path.exists():
         try:
             manifest = json.loads(manifest_path.read_text())
-            if manifest.get("key") == key and stem.with_suffix(".keras").exists():
+            model_file = stem.with_suffix(".keras")
+            if (manifest.get("key") == key and model_file.exists()
+                    and manifest.get("model_sha256") == sha256_file(model_file)):  # a damaged model is retrained
                 print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run")
                 return manifest
         except ValueError:
@@ -130,6 +134,7 @@ def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, h
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(tmp)
     tmp.replace(model_path)
+    cell["model_sha256"] = sha256_file(model_path)
     write_atomic(manifest_path, (json.dumps(cell, indent=2) + "\n").encode())  # last: marks the cell done
     m = cell["metrics"]
     print(f"{split.name:9} {name:16} seed {seed}: test {m['test_accuracy']:.4f}  val {m['val_accuracy']:.4f}  "

@@ -28,6 +28,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_int(text: str) -> int:
+    """A seed every sampler and NumPy accept: 0 .. 2**31-1 (workers add their offsets below 2**32)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a seed in 0..{2**31 - 1}") from None
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed; give a whole number in 0..{2**31 - 1}")
+    return value
+
+
 def add_data_commands(commands) -> None:
     data = commands.add_parser("data", help="download, verify and inspect the EMNIST files")
     sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
@@ -72,7 +83,7 @@ def add_study_commands(commands) -> None:
                        help="KerasTuner's search strategy, with --engine kerastuner")
     start.add_argument("--sampler", default="tpe", choices=SAMPLERS)
     start.add_argument("--pruner", default="hyperband", choices=PRUNERS)
-    start.add_argument("--seed", type=int, default=0)
+    start.add_argument("--seed", type=seed_int, default=0)
     start.add_argument("--max-epochs", type=positive_int, default=10)
     start.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
     start.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all cores: "
@@ -85,6 +96,10 @@ def add_study_commands(commands) -> None:
     start.add_argument("--fine-tune-blocks", type=int, default=0, choices=range(6), metavar="K",
                        help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
                             "(default 0: tune the head on the frozen base, at MLP speed)")
+    start.add_argument("--warm-start", metavar="STUDY",
+                       help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn)")
+    start.add_argument("--warm-start-top", type=positive_int, default=3, metavar="K",
+                       help="how many of its best configs --warm-start queues (default 3)")
     start.add_argument("--data-dir")
     worker = commands.add_parser("worker", help="join an existing study from any machine that reaches its storage")
     worker.add_argument("--study", required=True)
@@ -175,13 +190,19 @@ def is_user_error(exc: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tuning.storage import scrub
+
     args = build_parser().parse_args(argv)
+    urls = [getattr(args, "storage", None), os.environ.get("TUNE_STORAGE")]  # no password in any output
     try:
         return dispatch(args)
     except Exception as exc:
         if not is_user_error(exc):
-            raise
-        print(f"tune: error: {exc}", file=sys.stderr)
+            import traceback
+
+            print(scrub(traceback.format_exc(), urls), file=sys.stderr, end="")
+            return 1
+        print(scrub(f"tune: error: {exc}", urls), file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         terminated = type(interrupt).__name__ == "Terminated"

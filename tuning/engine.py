@@ -18,7 +18,9 @@ from data_pipeline import get_split, load_split, train_val_split
 from tuning.errors import UserError
 from tuning.progress import counts
 from tuning.provenance import versions
+from models import baseline_config, normalize
 from tuning.spaces import baseline_params
+from tuning.starting_points import known_good
 
 
 @dataclass(frozen=True)
@@ -57,23 +59,64 @@ class StudySettings:
         return cls(**{key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs})
 
 
-def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
-    if name == "tpe":
-        # constant_liar keeps parallel workers from proposing the same point
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed)
-    return optuna.samplers.GPSampler(seed=seed)
+def startup_trials(target: int) -> int:
+    """Trials TPE draws before it models the study: Optuna's 10 would be a 12-trial study's whole
+    budget; a quarter of the budget, 4..10 (the enqueued starting points count among them)."""
+    return max(4, min(10, target // 4))
 
 
-def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-    return optuna.pruners.NopPruner()
+def make_sampler(name: str, seed: int | None, target: int = 40) -> optuna.samplers.BaseSampler:
+    return SAMPLERS[name](seed, startup_trials(target))
+
+
+def _tpe(seed, startup):
+    # group: the space is conditional (blocks, optimizer), so model each set of co-occurring params
+    # jointly; constant_liar keeps parallel workers from proposing the same point
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, group=True,
+                                      constant_liar=True)
+
+
+def _cmaes(seed, startup):
+    # CMA-ES models the numeric params; the categorical ones come from its independent (random) sampler
+    return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=startup, warn_independent_sampling=False,
+                                        consider_pruned_trials=True)  # as its docs advise under a pruner
+
+
+#: sampler name -> factory(seed, startup trials); `tune start --sampler` offers these keys
+SAMPLERS = {"tpe": _tpe, "random": lambda seed, startup: optuna.samplers.RandomSampler(seed=seed), "cmaes": _cmaes}
+
+
+class StopHopeless(optuna.pruners.BasePruner):
+    """Prunes a trial whose validation accuracy is still below `floor` (twice chance) after an
+    epoch, whatever its Hyperband bracket holds; otherwise asks `inner`. The original study's trial
+    is the reference and is never pruned for being weak. Not a HyperbandPruner itself, so samplers
+    learn from every trial, not only from those of the trial's own bracket."""
+
+    def __init__(self, inner: optuna.pruners.BasePruner, floor: float):
+        self.inner, self.floor = inner, floor
+
+    def prune(self, study, trial) -> bool:
+        step = trial.last_step
+        if step is None or trial.user_attrs.get("baseline"):
+            return False
+        if trial.intermediate_values[step] < self.floor:
+            return True
+        return self.inner.prune(study, trial)
+
+
+def make_pruner(name: str, max_epochs: int, num_classes: int = 10) -> optuna.pruners.BasePruner:
+    """The named pruner behind the chance floor; `none` prunes nothing at all."""
+    pruner = PRUNERS[name](max_epochs)
+    return pruner if name == "none" else StopHopeless(pruner, floor=2.0 / num_classes)
+
+
+#: pruner name -> factory(max_epochs); `tune start --pruner` offers these keys
+PRUNERS = {
+    "hyperband": lambda max_epochs: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs,
+                                                                   reduction_factor=3),
+    "median": lambda max_epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    "none": lambda max_epochs: optuna.pruners.NopPruner(),
+}
 
 
 def load_holdout(settings: StudySettings, data_dir):
@@ -87,7 +130,7 @@ INITIALIZE_WAIT_S = 30.0  # how long a joining worker waits for another to finis
 
 
 def create_or_resume(storage, name: str, settings: StudySettings, checksums: dict, target: int,
-                     engine: str = "optuna") -> optuna.Study:
+                     engine: str = "optuna", warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
     """The study `name`, created with its settings and the baseline trial, or resumed as it is.
 
     Workers started together race: one creates the study and writes its attributes one by one,
@@ -99,8 +142,8 @@ def create_or_resume(storage, name: str, settings: StudySettings, checksums: dic
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage)
         if wait_for_initialization(study):
-            return resume(study, name, settings, checksums, target)
-    return initialize(study, settings, checksums, target, engine)
+            return resume(study, name, settings, checksums, target, engine)
+    return initialize(study, settings, checksums, target, engine, warm_start)
 
 
 def wait_for_initialization(study: optuna.Study) -> bool:
@@ -116,9 +159,14 @@ def wait_for_initialization(study: optuna.Study) -> bool:
     return True
 
 
-def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: dict, target: int) -> optuna.Study:
-    """The existing study, once it is shown to tune the same split, model and data files."""
+def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: dict, target: int,
+           engine: str = "optuna") -> optuna.Study:
+    """The existing study, once it is shown to tune the same split, model and data files with the same engine."""
     stored = StudySettings.from_attrs(study.user_attrs, name)
+    stored_engine = study.user_attrs.get("engine", "optuna")
+    if stored_engine != engine:
+        raise UserError(f"study {name} is run by {stored_engine}, not {engine}; resume it with --engine {stored_engine} "
+                        "or pick another --study name")
     if (stored.split, stored.model) != (settings.split, settings.model):
         raise UserError(
             f"study {name} tunes {stored.model} on {stored.split}, not {settings.model} on {settings.split}; "
@@ -131,9 +179,10 @@ def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: d
 
 
 def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, target: int,
-               engine: str = "optuna") -> optuna.Study:
-    """Record the study's settings and provenance, and (Optuna engine) queue the original study's model
-    first; the marker INITIALIZED is written last, so joining workers know when it is complete."""
+               engine: str = "optuna", warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
+    """Record the study's settings and provenance, and (Optuna engine) queue its starting points:
+    the original study's model first, then `warm_start`'s (source study, params), then the known-good configs. The
+    marker INITIALIZED is written last, so joining workers know when it is complete."""
     for key, value in settings.__dict__.items():
         study.set_user_attr(key, value)
     study.set_user_attr("engine", engine)
@@ -145,11 +194,18 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     ))
     if engine == "optuna":  # KerasTuner draws its own trials; an enqueued one would wait forever
         num_classes = get_split(settings.split).num_classes
-        study.enqueue_trial(
-            baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
-            user_attrs={"baseline": True},
-            skip_if_exists=True,  # a worker that finds the creator dead initializes again
-        )
+        weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
+        original = baseline_config(settings.model, settings.split, num_classes, **weights)
+        original["epochs"] = min(original["epochs"], settings.max_epochs)
+        # skip_if_exists: a worker that finds the creator dead initializes again
+        study.enqueue_trial(baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
+                            user_attrs={"baseline": True, "fixed_config": normalize(original)}, skip_if_exists=True)
+        source, warm_params = warm_start or (None, [])
+        if source:
+            study.set_user_attr("warm_start", source)
+        for origin, points in (("warm start", warm_params), ("known good", known_good(settings.model, settings.max_epochs))):
+            for params in points:
+                study.enqueue_trial(params, user_attrs={"starting_point": origin}, skip_if_exists=True)
     study.set_user_attr(INITIALIZED, True)
     return study
 
@@ -158,14 +214,21 @@ def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, S
     """Load an existing study with the sampler and pruner its settings name."""
     if name not in optuna.get_all_study_names(storage):
         raise UserError(f"no study named {name!r} in this storage; start it with `tune start` or list studies with `tune status`")
-    settings = StudySettings.from_attrs(optuna.load_study(study_name=name, storage=storage).user_attrs, name)
+    attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+    settings = StudySettings.from_attrs(attrs, name)
+    if settings.sampler not in SAMPLERS or settings.pruner not in PRUNERS:  # a KerasTuner study's mirror
+        return optuna.load_study(study_name=name, storage=storage), settings
     study = optuna.load_study(
         study_name=name,
         storage=storage,
-        sampler=make_sampler(settings.sampler, settings.seed if seed is None else seed),
-        pruner=make_pruner(settings.pruner, settings.max_epochs),
+        sampler=make_sampler(settings.sampler, settings.seed if seed is None else seed, attrs.get("target_trials", 40)),
+        pruner=make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes),
     )
     return study, settings
+
+
+#: this many trials in a row of one process failing with the same reason stop it: the next would too
+REPEATED_FAILURES = 3
 
 
 def run_trials(study: optuna.Study, objective, target: int, deadline: float | None = None, on_trial_end=None,
@@ -175,8 +238,19 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
 
     While the remaining trials are all running elsewhere, wait: one of them may fail (a killed
     worker's trial is failed after the heartbeat grace period and retried), and then it is ours.
+    Failed trials do not count, so a failure that repeats (a bad weights file, a config the machine
+    cannot build) would loop forever: REPEATED_FAILURES alike in a row stop the run instead.
     """
-    callbacks = [on_trial_end] if on_trial_end else []
+    failures: list[str] = []
+
+    def note_failure(study, trial) -> None:
+        reason = trial.user_attrs.get("fail_reason")
+        if trial.state == TrialState.FAIL and reason and not reason.startswith("not run:"):
+            failures.append(reason)
+        elif trial.state != TrialState.FAIL:
+            failures.clear()
+
+    callbacks = [note_failure] + ([on_trial_end] if on_trial_end else [])
     ran = 0
     while True:
         tally = counts(study)
@@ -190,6 +264,9 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
             continue
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
         ran += 1
+        if len(failures) >= REPEATED_FAILURES and len(set(failures[-REPEATED_FAILURES:])) == 1:
+            raise UserError(f"stopped: the last {REPEATED_FAILURES} trials all failed with {failures[-1]!r}; "
+                            "fix that, then run the same command again to resume")
 
 
 def set_threads(threads: int | None) -> None:

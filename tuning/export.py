@@ -42,8 +42,10 @@ def export_study(study: optuna.Study, top: int) -> dict:
                 "val_accuracy": trial.value,
                 "baseline": bool(trial.user_attrs.get("baseline")),
                 "params": trial.params,
-                "config": config_from_params(settings.model, trial.params, num_classes, settings.max_epochs,
-                                             **settings.space_kwargs()),
+                # what the trial trained (the original study's model and KerasTuner's Hyperband epochs
+                # differ from what their params replay to); params replayed for older studies
+                "config": trial.user_attrs.get("config") or config_from_params(
+                    settings.model, trial.params, num_classes, settings.max_epochs, **settings.space_kwargs()),
             }
             for trial in best
         ],
@@ -105,6 +107,6 @@ def read_export(path: str | os.PathLike) -> dict:
     for trial in document["trials"]:
         try:
             parse_config(trial.get("config") if isinstance(trial, dict) else None)
-        except ValueError as exc:
+        except (ValueError, TypeError, OverflowError) as exc:  # ConfigError, or a value of a type no key takes
             raise UserError(f"{path}: trial {trial.get('number', '?') if isinstance(trial, dict) else '?'}: {exc}") from None
     return document

@@ -41,9 +41,10 @@ class KerasTunerSampler:
         self.params[name], self.distributions[name] = value, distribution
         return value
 
-    def int(self, name, low, high, log=False):
-        value = self.hp.Int(name, low, high, sampling="log" if log else "linear")
-        return self._keep(name, min(max(int(value), low), high), IntDistribution(low, high, log=log))
+    def int(self, name, low, high, log=False, step=1):
+        value = self.hp.Int(name, low, high, step=step, sampling="log" if log else "linear")
+        value = low + (min(max(int(value), low), high) - low) // step * step
+        return self._keep(name, value, IntDistribution(low, high, log=log, step=step))
 
     def float(self, name, low, high, log=False):
         value = self.hp.Float(name, low, high, sampling="log" if log else "linear")
@@ -80,8 +81,13 @@ class SpaceHyperModel:
             def fit(inner, hp, model, *args, **kwargs):
                 self.epoch_log = EpochLog()
                 kwargs["batch_size"] = self.config["batch_size"]
-                if not hyperband:  # Hyperband sets epochs itself, per bracket and round
+                if hyperband:  # Hyperband sets epochs itself, per bracket and round: that is the model found
+                    self.config = {**self.config, "epochs": kwargs["epochs"]}
+                    self.sampler.params["epochs"] = kwargs["epochs"]
+                    self.sampler.distributions["epochs"] = IntDistribution(1, max(max_epochs, kwargs["epochs"]))
+                else:
                     kwargs["epochs"] = self.config["epochs"]
+                models.schedule(model, self.config, len(args[0] if args else kwargs["x"]), kwargs["epochs"] - kwargs.get("initial_epoch", 0))
                 kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.epoch_log]
                 self.params_count = int(model.count_params())
                 start = time.perf_counter()

@@ -86,6 +86,7 @@ class Objective:
             trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")
             raise StudyFull()
         config = SPACES[self.family](OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
+        config = trial.user_attrs.get("fixed_config", config)  # the original study's model, as it was
         trial.set_user_attr("config", config)
         set_seed(self.seed + trial.number)
         try:

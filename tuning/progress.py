@@ -31,9 +31,11 @@ def trial_line(trial, best) -> str:
     if best is not None:
         text += f"  best {best.value:.4f} (#{best.number})"
     if trial.state == TrialState.FAIL:
-        text += f"  reason: {attrs.get('fail_reason', 'worker stopped or died')}"
+        text += f"  reason: {attrs.get('fail_reason', 'no reason recorded (the worker stopped or died)')}"
     if attrs.get("baseline"):
         text += "  [original study's model]"
+    elif attrs.get("starting_point"):
+        text += f"  [{attrs['starting_point']}]"
     return text
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tuning.errors import UserError
+from tuning.errors import UserError, env_int
 
 DEFAULT_STORAGE = "sqlite:///studies/optuna.db"
 SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
@@ -25,7 +25,7 @@ SCHEMA_ATTEMPTS = 5
 
 def heartbeat_settings() -> tuple[int, int]:
     """(heartbeat interval, grace period) in seconds; every worker of a study should use the same."""
-    return int(os.environ.get("TUNE_HEARTBEAT_SECONDS", 10)), int(os.environ.get("TUNE_GRACE_SECONDS", 60))
+    return env_int("TUNE_HEARTBEAT_SECONDS", 10), env_int("TUNE_GRACE_SECONDS", 60)
 
 
 def resolve_url(storage: str | None) -> str:
@@ -41,9 +41,42 @@ def resolve_url(storage: str | None) -> str:
     return url
 
 
+#: query keys that carry a secret in a SQLAlchemy or libpq URL (password, sslpassword, passfile's ...)
+SECRET_KEY = re.compile(r"(?i)((?:^|[?&;])[^=&;]*(?:password|passwd|pwd|secret|token)[^=&;]*=)[^&;]*")
+
+
 def mask(url: str) -> str:
-    """`url` with any password replaced by ***, for output, logs and files."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """`url` with every credential replaced by ***, for output, logs and files: the password of
+    `user:password@host` (up to the last '@', so a raw '@' in it hides the rest too) and any
+    password-like query value (`?password=...`, `&sslpassword=...`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return SECRET_KEY.sub(r"\1***", url)
+    location, question, query = rest.partition("?")
+    if "@" in location:
+        userinfo, _, host = location.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        location = f"{user}{':***' if colon else ''}@{host}"
+    return f"{scheme}://{location}{question}" + SECRET_KEY.sub(r"\1***", query)
+
+
+def secrets_in(url: str) -> list[str]:
+    """The credential strings in `url` (what `mask` hides), longest first, for scrubbing any text."""
+    found = []
+    _, sep, rest = url.partition("://")
+    location, _, query = rest.partition("?")
+    if sep and "@" in location:
+        found.append(location.rpartition("@")[0].partition(":")[2])
+    found += [match.group(0).split("=", 1)[1] for match in SECRET_KEY.finditer(query or url)]
+    return sorted({secret for secret in found if len(secret) >= 2}, key=len, reverse=True)
+
+
+def scrub(text: str, urls) -> str:
+    """`text` with every credential of `urls` replaced by ***."""
+    for url in urls:
+        for secret in secrets_in(url or ""):
+            text = text.replace(secret, "***")
+    return text
 
 
 def check_study_name(name: str) -> str:
@@ -56,20 +89,42 @@ def check_study_name(name: str) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///"):
+    if not url.startswith("sqlite:"):
         return None
-    return Path(url.removeprefix("sqlite:///"))
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        raise UserError(f"storage {url!r} names no file; use sqlite:///path/to.db (a study must outlive the process)")
+    return Path(path.split("?", 1)[0])
 
 
 def prepare_sqlite(path: Path) -> None:
     """Create the folder, and switch the file to WAL (persistent), so readers never block writers."""
-    if path.parent and not path.parent.exists():
+    if path.is_dir():
+        raise UserError(f"SQLite storage {path} is a folder; give a file path such as {path / 'optuna.db'}")
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot make the folder {path.parent} for SQLite storage {path}: "
+                        f"{exc.strerror}; choose a writable --storage path") from None
     try:
         with sqlite3.connect(path, timeout=60) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as exc:
         raise UserError(f"cannot open SQLite storage {path}: {exc}; check the path and its permissions") from None
+
+
+def check_optuna_file(path: Path) -> None:
+    """For commands that only read: the file must already be an Optuna store, opened read-only
+    here so that not one byte of a foreign (or any) file changes."""
+    if not path.exists():
+        raise UserError(f"no study storage at {path}; run `tune start` first or pass --storage")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60) as connection:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as exc:
+        raise UserError(f"{path} is not a readable SQLite file ({exc}); pass the study storage with --storage") from None
+    if not {"studies", "trials", "version_info"} <= tables:
+        raise UserError(f"{path} is a SQLite file but not an Optuna study storage; pass the study storage with --storage")
 
 
 def open_storage(storage: str | None, create: bool = True):
@@ -78,7 +133,7 @@ def open_storage(storage: str | None, create: bool = True):
 
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-    from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
     # heartbeats are "experimental" since Optuna 2.9; we depend on them knowingly
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -86,9 +141,10 @@ def open_storage(storage: str | None, create: bool = True):
     url = resolve_url(storage)
     path = sqlite_path(url)
     if path is not None:
-        if not create and not path.exists():
-            raise UserError(f"no study storage at {path}; run `tune start` first or pass --storage")
-        prepare_sqlite(path)
+        if create:
+            prepare_sqlite(path)
+        else:
+            check_optuna_file(path)
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
@@ -103,14 +159,16 @@ def open_storage(storage: str | None, create: bool = True):
                 grace_period=grace,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
             )
-        except (IntegrityError, ProgrammingError) as exc:
-            # Workers that start together on an empty database race to create Optuna's tables
-            # (PostgreSQL: duplicate key in pg_type); the loser finds them made on its next try.
-            if attempt < SCHEMA_ATTEMPTS - 1:
+        except (IntegrityError, ProgrammingError, OperationalError) as exc:
+            # Workers (or a worker and a `tune status`) that start together on an empty database race
+            # to create Optuna's tables (PostgreSQL: duplicate key in pg_type; SQLite: "table ...
+            # already exists"); the loser finds them made on its next try.
+            schema_race = not isinstance(exc, OperationalError) or "already exists" in str(exc)
+            if schema_race and attempt < SCHEMA_ATTEMPTS - 1:
                 time.sleep(0.5 + random.random())
                 continue
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise UserError(f"cannot set up storage {mask(url)}: {reason}") from None
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, ValueError) as exc:  # ValueError: SQLAlchemy cannot parse the URL
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise UserError(f"cannot reach storage {mask(url)}: {reason}") from None

@@ -20,8 +20,9 @@ from tuning.engine import (
     run_trials,
     set_threads,
 )
-from tuning.errors import UserError
+from tuning.errors import UserError, env_int
 from tuning.progress import Reporter, counts
+from tuning.starting_points import warm_start
 from tuning.storage import check_study_name, mask, open_storage, resolve_url
 
 
@@ -60,9 +61,10 @@ def check_vgg_weights(settings: StudySettings) -> None:
 
 
 #: TensorFlow keeps ~10 MB per trained model that clear_session() does not free (tensorflow#61791),
-#: so a worker process runs at most this many trials, then execs itself afresh (same pid, same
+#: so a worker process runs at most TUNE_TRIALS_PER_PROCESS trials, then execs itself afresh (same pid, same
 #: command, which resumes). Bounds memory like gunicorn's max_requests.
-TRIALS_PER_PROCESS = int(os.environ.get("TUNE_TRIALS_PER_PROCESS", "8"))
+def trials_per_process() -> int:
+    return env_int("TUNE_TRIALS_PER_PROCESS", 8)
 
 
 def deadline_from(timeout) -> float | None:
@@ -102,7 +104,7 @@ def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, 
     reporter = None if quiet else Reporter(study, target)
     try:
         done = run_trials(study, objective, target, deadline_from(timeout),
-                          on_trial_end=reporter.poll if reporter else None, limit=TRIALS_PER_PROCESS)
+                          on_trial_end=reporter.poll if reporter else None, limit=trials_per_process())
     finally:
         if reporter:
             reporter.close()
@@ -117,10 +119,16 @@ def cmd_start(args) -> int:
         raise UserError("--workers runs Optuna workers; KerasTuner runs in one process here (drop --workers)")
     suffix = "-kerastuner" if kerastuner else ""
     name = check_study_name(args.study or f"emnist-{settings.split}-{settings.model}{suffix}")
-    data = load_split(settings.split, args.data_dir)  # bad data fails here, before any study exists
+    # everything that can be checked is checked before the study is written
+    data = load_split(settings.split, args.data_dir)
+    data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
     check_vgg_weights(settings)
-    storage = open_storage(args.storage)
-    study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine)
+    if args.warm_start and kerastuner:
+        raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
+    storage = open_storage(args.storage, create=not args.warm_start)
+    warm = (args.warm_start, warm_start(storage, check_study_name(args.warm_start), settings, data.split.num_classes,
+                                        args.warm_start_top)) if args.warm_start else None
+    study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)
     signal.signal(signal.SIGTERM, raise_terminated)
     if "TUNE_RECYCLED" not in os.environ:
@@ -132,6 +140,8 @@ def cmd_start(args) -> int:
                    if getattr(stored, key) != getattr(settings, key)]
         if ignored:
             print("resuming with the study's own settings: " + ", ".join(ignored) + "; use --study NAME for a new study")
+        if warm and study.user_attrs.get("warm_start") != args.warm_start:
+            print(f"--warm-start {args.warm_start} ignored: study {name} already existed; warm start a new --study")
     if kerastuner:
         run_kerastuner_study(storage, name, settings, data, args)
     elif args.workers > 1:
@@ -153,7 +163,7 @@ def run_kerastuner_study(storage, name: str, settings, data, args) -> None:
     reporter = Reporter(study, args.trials)
     try:
         done = run_kerastuner(study, settings, holdout, args.trials, args.tuner, on_mirror=reporter.poll,
-                              deadline=deadline_from(args.timeout), limit=TRIALS_PER_PROCESS)
+                              deadline=deadline_from(args.timeout), limit=trials_per_process())
     finally:
         reporter.close()
     if not done:

@@ -14,12 +14,17 @@ def set_seed(seed: int) -> None:
 
 
 def fit(model, config: dict, train, callbacks=(), epochs: int | None = None, verbose: int = 0):
-    """model.fit on the uint8 arrays of a TrainVal, validating every epoch; returns the History."""
+    """model.fit on the uint8 arrays of a TrainVal, validating every epoch, with the config's
+    learning-rate schedule over those epochs; returns the History."""
+    import models
+
+    epochs = epochs or config["epochs"]
+    models.schedule(model, config, len(train.train_labels), epochs)
     return model.fit(
         train.train_images,
         train.train_labels,
         batch_size=config["batch_size"],
-        epochs=epochs or config["epochs"],
+        epochs=epochs,
         validation_data=(train.val_images, train.val_labels),
         callbacks=list(callbacks),
         shuffle=True,

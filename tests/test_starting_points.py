@@ -1,0 +1,80 @@
+"""Where a study starts: the original model, then warm-start configs, then the known-good ones."""
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from data_pipeline import load_split, train_val_split
+from tuning.engine import StudySettings, create_or_resume, run_trials
+from tuning.errors import UserError
+from tuning.objective import Objective
+from tuning.spaces import SPACES, OptunaSampler
+from tuning.starting_points import known_good, warm_start
+
+CHECKSUMS = {"train-images": "aa"}
+
+
+def settings(split, model="cnn", max_epochs=2):
+    return StudySettings(split=split, model=model, seed=0, max_epochs=max_epochs, train_fraction=1.0,
+                         sampler="tpe", pruner="hyperband")
+
+
+def finished_study(storage, split, model, values):
+    """A study of `split` whose random trials completed with `values` (best last)."""
+    study = create_or_resume(storage, f"emnist-{split}-{model}", settings(split, model, 4), CHECKSUMS, len(values))
+    for trial in study.get_trials(states=(TrialState.WAITING,)):
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)  # not part of this source
+    draw = optuna.samplers.RandomSampler(seed=5)
+    for value in values:
+        trial = optuna.create_study(sampler=draw).ask()
+        SPACES[model](OptunaSampler(trial), 47, 4)
+        study.add_trial(optuna.trial.create_trial(params=trial.params, distributions=trial.distributions, value=value))
+    return study
+
+
+def test_the_original_model_comes_first_then_warm_start_then_known_good(tmp_path):
+    storage = f"sqlite:///{tmp_path}/o.db"
+    source = finished_study(storage, "balanced", "cnn", [0.5, 0.7, 0.9])
+    best = sorted(source.get_trials(states=(TrialState.COMPLETE,)), key=lambda t: -t.value)
+    warm = warm_start(storage, "emnist-balanced-cnn", settings("mnist"), 10, top=2)
+    study = create_or_resume(storage, "emnist-mnist-cnn", settings("mnist"), CHECKSUMS, 12,
+                             warm_start=("emnist-balanced-cnn", warm))
+    queued = study.get_trials(states=(TrialState.WAITING,))
+    origins = [t.user_attrs.get("starting_point", "original" if t.user_attrs.get("baseline") else None) for t in queued]
+    assert origins == ["original", "warm start", "warm start", "known good", "known good"]
+    original = queued[0].user_attrs["fixed_config"]
+    assert original["batch_norm_momentum"] == 0.99 and original["num_classes"] == 10 and original["epochs"] == 2
+    for trial, source_trial in zip(queued[1:3], best):
+        assert trial.system_attrs["fixed_params"] == {**source_trial.params, "epochs": min(source_trial.params["epochs"], 2)}
+    assert [t.system_attrs["fixed_params"] for t in queued[3:]] == known_good("cnn", 2)
+    assert study.user_attrs["warm_start"] == "emnist-balanced-cnn"
+
+
+def test_a_warm_started_trial_trains_with_this_splits_classes(tmp_path, data_dir):
+    storage = f"sqlite:///{tmp_path}/o.db"
+    source = finished_study(storage, "balanced", "mlp", [0.4, 0.8])
+    warm = warm_start(storage, "emnist-balanced-mlp", settings("mnist", "mlp", 1), 10, top=1)
+    study = create_or_resume(storage, "emnist-mnist-mlp", settings("mnist", "mlp", 1), CHECKSUMS, 2,
+                             warm_start=("emnist-balanced-mlp", warm))
+    holdout = train_val_split(load_split("mnist", data_dir))
+    run_trials(study, Objective("mlp", holdout, 10, 1, seed=0), target=2)
+    original, warmed = study.get_trials()[:2]
+    assert original.state == warmed.state == TrialState.COMPLETE
+    assert original.user_attrs["config"] == original.user_attrs["fixed_config"]  # the original trains as it was
+    source_best = max(source.get_trials(states=(TrialState.COMPLETE,)), key=lambda t: t.value)
+    assert warmed.user_attrs["config"]["units"] == [source_best.params[f"layer{i}_units"]
+                                                    for i in range(1, source_best.params["layers"] + 1)]
+    assert warmed.user_attrs["config"]["num_classes"] == 10  # the source had 47
+
+
+@pytest.mark.parametrize("source, model, fragment", [
+    ("emnist-letters-cnn", "cnn", "no such study"),
+    ("emnist-balanced-mlp", "cnn", "tunes mlp, not cnn"),
+    ("emnist-digits-cnn", "cnn", "no complete trial"),
+])
+def test_warm_start_refuses_what_it_cannot_use(tmp_path, source, model, fragment):
+    storage = f"sqlite:///{tmp_path}/o.db"
+    finished_study(storage, "balanced", "mlp", [0.5])
+    finished_study(storage, "digits", "cnn", [])
+    with pytest.raises(UserError, match=fragment):
+        warm_start(storage, source, settings("mnist", model), 10, top=3)

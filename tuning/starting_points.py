@@ -1,0 +1,80 @@
+"""Where a study starts: the original study's model first (the reference), then the best configs
+of a related study when asked (`--warm-start`), then configs known to work on 28x28 handwriting.
+
+The known-good configs are generic: the same for every split and not tuned on the dev data, so
+the best-so-far is a sound model within a study's first minutes whatever the split.
+"""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+from models import ConfigError
+from tuning.errors import UserError
+from tuning.spaces import config_from_params, epoch_range
+
+_ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosine", "batch_size": 128}
+
+KNOWN_GOOD: dict[str, list[dict]] = {
+    "cnn": [
+        # Keras' "Simple MNIST convnet" example (conv 32, pool, conv 64, pool, dense: about 99% on
+        # MNIST in a dozen epochs) with a third block, batch norm that settles within an epoch and a
+        # warm-up-cosine schedule, which is what lets it converge in a 2-4 epoch trial.
+        {"padding": "same", "kernel_size": 3, "conv_blocks": 3, "filters_growth": 2.0, "filters_base": 32,
+         "block1_convs": 1, "block2_convs": 1, "block3_convs": 1, "batch_norm": True, "block_dropout": 0.1,
+         "head": "flatten", "dense_layers": 1, "dense1_units": 128, "dense_dropout": 0.3,
+         "label_smoothing": 0.0, "augment": False, **_ADAM},
+        # The double-conv VGG pattern of the strongest simple MNIST CNNs (32C3-32C3-P-64C3-64C3-P-dense,
+        # e.g. Deotte's Kaggle study "How to choose CNN architecture MNIST", 99.75%), with AdamW.
+        {"padding": "same", "kernel_size": 3, "conv_blocks": 2, "filters_growth": 2.0, "filters_base": 32,
+         "block1_convs": 2, "block2_convs": 2, "batch_norm": True, "block_dropout": 0.2,
+         "dense_layers": 1, "dense1_units": 256, "dense_dropout": 0.4, "label_smoothing": 0.0, "augment": False,
+         **_ADAM, "optimizer": "adamw", "learning_rate": 1e-3, "weight_decay": 4e-3},
+    ],
+    # The classic two-hidden-layer MLP (Keras' mnist_mlp example, about 98.4% on MNIST), scheduled.
+    "mlp": [{"layers": 2, "layer1_units": 1024, "layer2_units": 512, "dropout": 0.2, "activation": "relu",
+             "label_smoothing": 0.0, **_ADAM, "learning_rate": 1e-3}],
+    # A pooled head on the frozen base: global average pooling and one hidden layer is the standard
+    # transfer-learning head (Keras' transfer-learning guide); small l2, scheduled Adam.
+    "vgg16": [{"trainable_blocks": 0, "head": "gap", "dense_layers": 1, "dense1_units": 256, "dropout": 0.3,
+               "l2": 1e-4, **_ADAM, "learning_rate": 1e-3}],
+}
+
+
+def known_good(family: str, max_epochs: int) -> list[dict]:
+    """The family's known-good params, trained for the study's whole epoch budget."""
+    return [{**params, "epochs": max_epochs} for params in KNOWN_GOOD[family]]
+
+
+def warm_start(storage, source: str, settings, num_classes: int, top: int) -> list[dict]:
+    """The params of the `top` best trials of study `source` (the original study's trial left out),
+    valid in this study's space: epochs clipped to its budget; the class count is this split's, as
+    params never hold it. Bad input (no such study, another family, nothing finished) is a UserError."""
+    from tuning.engine import StudySettings
+
+    if source not in optuna.get_all_study_names(storage):
+        raise UserError(f"--warm-start {source}: no such study in this storage; `tune status` lists them")
+    study = optuna.load_study(study_name=source, storage=storage)
+    other = StudySettings.from_attrs(study.user_attrs, source)
+    if other.model != settings.model:
+        raise UserError(f"--warm-start {source} tunes {other.model}, not {settings.model}; "
+                        f"warm-start from an emnist-<split>-{settings.model} study")
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if not t.user_attrs.get("baseline")]
+    if not complete:
+        raise UserError(f"--warm-start {source} has no complete trial besides the original study's model; "
+                        "run it first, or drop --warm-start")
+    chosen = []
+    for trial in sorted(complete, key=lambda t: t.value, reverse=True):
+        low, high = epoch_range(settings.max_epochs)
+        params = {**trial.params, "epochs": min(max(trial.params.get("epochs", high), low), high)}
+        try:
+            config_from_params(settings.model, params, num_classes, settings.max_epochs, **settings.space_kwargs())
+        except (KeyError, ConfigError):
+            continue  # from an older space: not a point of this one
+        if params not in chosen:
+            chosen.append(params)
+        if len(chosen) == top:
+            break
+    return chosen
