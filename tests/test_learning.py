@@ -17,6 +17,7 @@ def test_a_short_study_on_real_handwriting_clears_chance_by_far(tmp_path, dev_da
     assert result.returncode == 0, result.stderr
     status = json.loads(run_tune("status", "--json", "--storage", storage, cwd=tmp_path).stdout)[0]
     assert status["complete"] + status["pruned"] == 3
-    # trials 1 and 2 are the known-good configs; on 2,100 real images and 2 epochs they reach 0.9+
-    assert status["best_value"] >= 0.85, status
+    # trials 1 and 2 are the known-good configs: on 2,100 real images and 34 steps they are far above
+    # chance (0.10); the original model (trial 0) lags with its batch-norm momentum of 0.99
+    assert status["best_value"] >= 0.7, status
     assert status["best_trial"] in (1, 2)

@@ -168,7 +168,7 @@ def open_storage(storage: str | None, create: bool = True):
                 time.sleep(0.5 + random.random())
                 continue
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise UserError(f"cannot set up storage {mask(url)}: {reason}") from None
+            raise UserError(f"cannot {'set up' if schema_race else 'reach'} storage {mask(url)}: {reason}") from None
         except (SQLAlchemyError, OSError, ValueError) as exc:  # ValueError: SQLAlchemy cannot parse the URL
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise UserError(f"cannot reach storage {mask(url)}: {reason}") from None
