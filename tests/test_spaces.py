@@ -125,3 +125,18 @@ def test_every_sampler_runs_past_its_startup_trials_on_every_space(name, family,
 @pytest.mark.parametrize("target, startup", [(12, 4), (20, 5), (40, 10), (100, 10), (1, 4)])
 def test_tpe_startup_trials_scale_with_the_budget(target, startup):
     assert startup_trials(target) == startup
+
+
+def test_every_table_of_names_agrees():
+    """Family, sampler and pruner names live in tables the CLI, engine, spaces, models and benchmark
+    each read; a name added to one and not the others would fail at run time, so fail here."""
+    import models
+    from models.baselines import baseline_config
+    from tuning.benchmark import BASELINE_MODELS
+    from tuning.engine import PRUNERS
+    from tuning.options import MODELS, PRUNERS as OFFERED_PRUNERS
+
+    assert set(MODELS) == set(SPACES) == set(models.FAMILIES) == set(BASELINE_MODELS) == set(KNOWN_GOOD)
+    for family in MODELS:
+        assert baseline_config(family, "mnist", 10)["family"] == family
+    assert set(OFFERED_PRUNERS) == set(PRUNERS)
