@@ -51,10 +51,12 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     assert accuracy == pytest.approx(manifest["metrics"]["test_accuracy"], abs=1e-6)
 
     (exported / "reports" / "cells" / "mnist-baseline-mlp-seed1.json").unlink()  # as if killed mid-run
+    damaged = exported / "reports" / "cells" / "mnist-baseline-cnn-seed0.keras"
+    damaged.write_bytes(damaged.read_bytes()[:-100])  # a model file cut short: retrained, not kept
     again = bench(exported)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("kept from an earlier run") == 7
-    assert "baseline-mlp     seed 1: test" in again.stdout
+    assert again.stdout.count("kept from an earlier run") == 6
+    assert "baseline-mlp     seed 1: test" in again.stdout and "baseline-cnn     seed 0: test" in again.stdout
 
 
 @pytest.mark.parametrize(
@@ -64,6 +66,15 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
         ('{"trials": []}', "not a tune export"),
         ('{"split": "mnist", "trials": [{"number": 1, "config": {"family": "mlp", "num_classes": 10, "unitz": [8]}}]}',
          "unknown key 'unitz'"),
+        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 5, "units": [8]}}]}',
+         "num_classes 5, but mnist has 10 classes"),
+        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": [1e300]}}]}',
+         "out of range"),
+        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": [100000000000000000000000]}}]}',
+         "out of range"),
+        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": ["wide"]}}]}',
+         "must be a whole number"),
+        ('{"split": "mnist", "trials": [7]}', "a model config is a dict"),
     ],
 )
 def test_bad_export_files_are_one_line_and_write_nothing(exported, tmp_path, content, fragment):

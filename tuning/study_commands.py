@@ -23,7 +23,7 @@ from tuning.engine import (
 from tuning.errors import UserError, env_int
 from tuning.progress import Reporter, counts
 from tuning.starting_points import warm_start
-from tuning.storage import check_study_name, mask, open_storage, resolve_url
+from tuning.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
 
 
 class Terminated(KeyboardInterrupt):
@@ -112,7 +112,14 @@ def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, 
         recycle_process()
 
 
+def check_environment() -> None:
+    """Every TUNE_* knob read later, read now: a bad value is one line before anything is written."""
+    trials_per_process()
+    heartbeat_settings()
+
+
 def cmd_start(args) -> int:
+    check_environment()
     settings = settings_from_args(args)
     kerastuner = args.engine == "kerastuner"
     if kerastuner and args.workers > 1:
@@ -225,6 +232,7 @@ def summarize(storage, name: str, args) -> None:
 
 
 def cmd_worker(args) -> int:
+    check_environment()
     storage = open_storage(args.storage, create=False)
     check_study_name(args.study)
     study, _ = attach(storage, args.study)
