@@ -35,7 +35,7 @@ def test_every_credential_form_is_masked(url, secret):
     ("postgresql+psycopg://tune:hunter2@127.0.0.1:1:5432/x", "hunter2"),  # unparsable: still no password
 ])
 def test_no_command_prints_a_password(tmp_path, url, secret):
-    for args in (["status"], ["export", "--split", "mnist"], ["start", "--split", "mnist", "--trials", "1"]):
+    for args in (["status"], ["start", "--split", "mnist", "--trials", "1"]):
         result = run_tune(*args, "--storage", url, cwd=tmp_path)
         assert result.returncode == 2, result.stderr
         assert secret not in result.stdout + result.stderr

@@ -1,6 +1,7 @@
 """Kills, signals and bad input: a study is never lost or corrupted, nothing is half-written."""
 
 import hashlib
+import shutil
 import os
 import signal
 import subprocess
@@ -176,11 +177,23 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("args, damage, fragment", BAD_INPUT, ids=[f"{i}-{row[2][:24]}" for i, row in enumerate(BAD_INPUT)])
-def test_bad_input_is_one_line_and_changes_nothing(tmp_path, data_dir, args, damage, fragment):
+@pytest.fixture(scope="module")
+def one_study(tmp_path_factory):
+    """A folder with synthetic data and a one-trial study, made once; each case works on a copy."""
+    folder = tmp_path_factory.mktemp("one-study")
+    for name in ("mnist", "balanced", "letters"):
+        write_split(folder / "emnist", name, train_per_class=12, test_per_class=4)
     created = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
-                       "--data-dir", str(data_dir), cwd=tmp_path)
+                       "--data-dir", str(folder / "emnist"), cwd=folder)
     assert created.returncode == 0, created.stderr
+    return folder
+
+
+@pytest.mark.parametrize("args, damage, fragment", BAD_INPUT, ids=[f"{i}-{row[2][:24]}" for i, row in enumerate(BAD_INPUT)])
+def test_bad_input_is_one_line_and_changes_nothing(tmp_path, one_study, args, damage, fragment):
+    tmp_path = tmp_path / "case"
+    shutil.copytree(one_study, tmp_path)
+    data_dir = tmp_path / "emnist"
     extra_env = damage(data_dir) if damage else None
     args = [a.replace("{folder}", str(tmp_path)) for a in args]
     if "--data-dir" not in args:

@@ -49,7 +49,7 @@ def test_trained_rest_in_the_full_model_gives_the_cached_accuracy(weights_file, 
 
 def test_features_are_computed_once_and_a_damaged_cache_is_rebuilt(weights_file, holdout):
     params = {"trainable_blocks": 0, "head": "flatten", "dense_layers": 0, "dropout": 0.0, "l2": 1e-4,
-              "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 1}
+              "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 64, "epochs": 1}
     study = optuna.create_study(direction="maximize")
     for _ in range(2):
         study.enqueue_trial(params)
@@ -70,7 +70,7 @@ def test_features_are_computed_once_and_a_damaged_cache_is_rebuilt(weights_file,
 
 
 PARAMS = {"trainable_blocks": 0, "head": "gap", "dense_layers": 0, "dropout": 0.0, "l2": 1e-4,
-          "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 1}
+          "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 64, "epochs": 1}
 
 
 def one_trial(objective) -> dict:
