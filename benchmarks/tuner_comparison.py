@@ -150,7 +150,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in results:
         beat = first_beat(r["curve"], baseline)
-        test = "no trial completed" if r["test"] is None else f"{r['test']:.4f}"
+        test = f"{r['test']:.4f}" if r["test"] is not None else ("no trial completed" if opts.retrain else "not retrained")
         rss = f"{r['rss_first_last'][0]:.0f} -> {r['rss_first_last'][1]:.0f}" if r["rss_first_last"] else "-"
         print(f"| {r['engine']} | {r['seed']} | {r['trials']} | {r['best']:.4f} | "
               f"{f'{beat:.0f} s' if beat is not None else 'never'} | {test} | {rss} |")
