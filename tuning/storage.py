@@ -169,6 +169,11 @@ def open_storage(storage: str | None, create: bool = True):
                 continue
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise UserError(f"cannot {'set up' if schema_race else 'reach'} storage {mask(url)}: {reason}") from None
-        except (SQLAlchemyError, OSError, ValueError) as exc:  # ValueError: SQLAlchemy cannot parse the URL
+        except (SQLAlchemyError, OSError, ValueError, RuntimeError) as exc:  # ValueError: an unparsable URL
+            # SQLite: another process may be half-way through creating the schema (tables without
+            # Optuna's version row yet); a moment later the file is whole
+            if path is not None and attempt < SCHEMA_ATTEMPTS - 1:
+                time.sleep(0.5 + random.random())
+                continue
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise UserError(f"cannot reach storage {mask(url)}: {reason}") from None
