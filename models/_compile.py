@@ -33,10 +33,8 @@ def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(config.learning_rate, weight_decay=decay)
 
 
-def learning_rate_at(config: TrainingConfig, total_steps: int, steps_per_epoch: int):
-    """The optimizer's learning rate for a fit of `total_steps`: a float, or a schedule of the step."""
-    if config.lr_schedule == "constant":
-        return config.learning_rate
+def warmup_cosine(config: TrainingConfig, total_steps: int, steps_per_epoch: int):
+    """The schedule of a fit of `total_steps`: warm-up to the config's rate, then cosine to zero."""
     warmup = max(1, min(steps_per_epoch, total_steps // 10))
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, warmup_target=config.learning_rate, warmup_steps=warmup,
@@ -46,9 +44,9 @@ def learning_rate_at(config: TrainingConfig, total_steps: int, steps_per_epoch: 
 
 def schedule_learning_rate(model: keras.Model, config: TrainingConfig, train_size: int, epochs: int) -> None:
     """Give a compiled, not yet trained model the config's schedule over `epochs` of `train_size` images."""
-    steps_per_epoch = -(-train_size // config.batch_size)
-    if config.lr_schedule != "constant":
-        model.optimizer.learning_rate = learning_rate_at(config, steps_per_epoch * epochs, steps_per_epoch)
+    if config.lr_schedule == "warmup_cosine":
+        steps_per_epoch = -(-train_size // config.batch_size)
+        model.optimizer.learning_rate = warmup_cosine(config, steps_per_epoch * epochs, steps_per_epoch)
 
 
 def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
