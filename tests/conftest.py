@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +66,30 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def snapshot(folder):
+    """Every file under `folder` with its sha256: what 'as they were' means."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def one_study(tmp_path_factory):
+    """A folder with synthetic data and a one-trial study, made once per run; each test works on a copy (copy_study)."""
+    folder = tmp_path_factory.mktemp("one-study")
+    for name in ("mnist", "balanced", "letters"):
+        write_split(folder / "emnist", name, train_per_class=12, test_per_class=4)
+    created = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
+                       "--data-dir", str(folder / "emnist"), cwd=folder)
+    assert created.returncode == 0, created.stderr
+    return folder
+
+
+def copy_study(one_study, folder):
+    """`folder`: a copy of `one_study` (its data in emnist/, its study in studies/optuna.db)."""
+    shutil.copytree(one_study, folder)
+    return folder
 
 
 from tests.storages import postgres_url, storage_url  # noqa: E402,F401  (shared fixtures)

@@ -2,13 +2,15 @@
 read commands that must not write, the schema race on a fresh SQLite file, dashboard addresses."""
 
 import hashlib
+import json
 import multiprocessing
 import socket
+import subprocess
 import sqlite3
 
 import pytest
 
-from tests.conftest import assert_one_line_error, run_tune
+from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot
 from tuning.storage import mask, scrub
 
 SECRET_URLS = [
@@ -56,16 +58,36 @@ def test_read_commands_refuse_a_foreign_sqlite_file_and_leave_it_as_it_was(tmp_p
     assert file_bytes(foreign) == before
 
 
-def test_status_reads_a_study_file_without_changing_a_byte(tmp_path, data_dir):
-    storage = f"sqlite:///{tmp_path}/o.db"
-    created = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
-                       "--storage", storage, "--data-dir", str(data_dir), cwd=tmp_path)
-    assert created.returncode == 0, created.stderr
-    with sqlite3.connect(tmp_path / "o.db") as connection:  # as a user might leave it: rollback journal
+def test_status_reads_a_study_file_without_changing_a_byte(tmp_path, one_study):
+    folder = copy_study(one_study, tmp_path / "copy")
+    with sqlite3.connect(folder / "studies/optuna.db") as connection:  # as a user might leave it: rollback journal
         connection.execute("PRAGMA journal_mode=DELETE")
-    before = file_bytes(tmp_path / "o.db")
-    assert run_tune("status", "--storage", storage, cwd=tmp_path).returncode == 0
-    assert file_bytes(tmp_path / "o.db") == before
+    before = file_bytes(folder / "studies/optuna.db")
+    assert run_tune("status", cwd=folder).returncode == 0
+    assert file_bytes(folder / "studies/optuna.db") == before
+
+
+@pytest.mark.parametrize("journal", ["WAL", "DELETE"])
+def test_read_commands_read_a_read_only_study_file(tmp_path, one_study, journal):
+    """A study file (and its folder) that nobody may write, e.g. a finished study shared read-only:
+    status and export answer from it. Root ignores file modes, so the test makes both immutable."""
+    folder = copy_study(one_study, tmp_path / "copy")
+    database = folder / "studies/optuna.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute(f"PRAGMA journal_mode={journal}")
+    before = file_bytes(database)
+    frozen = [str(database), str(database.parent)]
+    if subprocess.run(["chattr", "+i", *frozen], capture_output=True).returncode != 0:
+        pytest.skip("cannot make files immutable here (chattr +i needs root on ext4-like filesystems)")
+    try:
+        status = run_tune("status", cwd=folder)
+        exported = run_tune("export", "--split", "mnist", "--model", "mlp", "--out", str(tmp_path / "best.json"), cwd=folder)
+    finally:
+        subprocess.run(["chattr", "-i", *frozen], check=True)
+    assert status.returncode == 0 and "emnist-mnist-mlp: 1 complete" in status.stdout, status.stderr
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((tmp_path / "best.json").read_text())["trials"][0]["config"]["family"] == "mlp"
+    assert file_bytes(database) == before
 
 
 def _open_at(url, barrier, create):
@@ -94,10 +116,8 @@ def test_starters_racing_on_one_fresh_sqlite_file_all_get_the_storage(tmp_path, 
     assert [process.exitcode for process in processes] == [0] * 4
 
 
-def test_dashboard_addresses_are_checked_before_it_starts(tmp_path, data_dir):
-    storage = f"sqlite:///{tmp_path}/o.db"
-    assert run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
-                    "--storage", storage, "--data-dir", str(data_dir), cwd=tmp_path).returncode == 0
+def test_dashboard_addresses_are_checked_before_it_starts(tmp_path, one_study):
+    folder = copy_study(one_study, tmp_path / "copy")
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
@@ -105,6 +125,23 @@ def test_dashboard_addresses_are_checked_before_it_starts(tmp_path, data_dir):
     try:
         for args, fragment in ((["--port", "70000"], "out of range"), (["--host", "no-such-host.invalid"], "does not resolve"),
                                (["--port", str(port)], "cannot listen on 127.0.0.1")):
-            assert_one_line_error(run_tune("dashboard", "--storage", storage, *args, cwd=tmp_path, timeout=60), fragment)
+            assert_one_line_error(run_tune("dashboard", *args, cwd=folder, timeout=60), fragment)
     finally:
         busy.close()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["benchmark", "--splits", "mnist", "--models", "mlp", "--out", "a-file/reports"], "a-file is a file, not a folder"),
+    (["data", "info", "--split", "mnist", "--grid", "a-file/grid.png"], "a-file is a file, not a folder"),
+    (["data", "info", "--split", "mnist", "--grid", "studies"], "--grid studies is a folder"),
+    (["data", "download", "--splits", "mnist", "--data-dir", "a-file/emnist"], "a-file is a file, not a folder"),
+    (["export", "--split", "mnist", "--model", "mlp", "--out", "a-file/best.json"], "cannot write a-file/best.json"),
+])
+def test_an_output_path_that_cannot_be_written_is_one_line_before_any_work(tmp_path, one_study, args, fragment):
+    folder = copy_study(one_study, tmp_path / "copy")
+    (folder / "a-file").write_text("x")
+    if args[0] in ("benchmark", "data") and "--data-dir" not in args:
+        args = [*args, "--data-dir", "emnist"]
+    before = snapshot(folder)
+    assert_one_line_error(run_tune(*args, cwd=folder), fragment)
+    assert snapshot(folder) == before

@@ -1,7 +1,5 @@
 """Kills, signals and bad input: a study is never lost or corrupted, nothing is half-written."""
 
-import hashlib
-import shutil
 import os
 import signal
 import subprocess
@@ -13,7 +11,7 @@ from optuna.trial import TrialState
 
 from data_pipeline.splits import SPLITS
 from data_pipeline.synthetic import write_idx_gz, write_split
-from tests.conftest import assert_one_line_error, run_tune, tune_command
+from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot, tune_command
 
 import numpy as np
 
@@ -111,12 +109,6 @@ def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, s
     assert len([t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 2
 
 
-def snapshot(folder):
-    """Every file under `folder` with its sha256: what 'as they were' means."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def corrupt_truncated(data_dir):
     name = SPLITS["mnist"].file_name("train-images")
     (data_dir / name).write_bytes((data_dir / name).read_bytes()[:200])
@@ -141,6 +133,15 @@ def env(values):
 def cache_is_a_file(data_dir):
     (data_dir.parent / "cache-file").write_text("x")
     return {"EMNIST_CACHE_DIR": str(data_dir.parent / "cache-file")}
+
+
+def artifacts_in_a_file(data_dir):
+    (data_dir.parent / "artifacts-file").write_text("x")
+    return {"TUNE_ARTIFACTS": str(data_dir.parent / "artifacts-file" / "sub")}
+
+
+def not_vgg16_weights(data_dir):
+    (data_dir.parent / "weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n but not weights")
 
 
 BAD_INPUT = [
@@ -174,25 +175,20 @@ BAD_INPUT = [
     (["--split", "mnist", "--trials", "9"], env({"TUNE_TRIALS_PER_PROCESS": "0"}), "TUNE_TRIALS_PER_PROCESS='0'"),
     (["--split", "mnist", "--trials", "9"], env({"TUNE_HEARTBEAT_SECONDS": "soon"}), "TUNE_HEARTBEAT_SECONDS='soon'"),
     (["--split", "mnist", "--trials", "9"], cache_is_a_file, "is a file, not a folder; set EMNIST_CACHE_DIR"),
+    (["--split", "mnist", "--trials", "9"], artifacts_in_a_file, "artifacts-file is a file, not a folder"),
+    (["--split", "mnist", "--model", "vgg16", "--weights", "{folder}/weights.h5"], not_vgg16_weights,
+     "cannot be loaded into VGG16"),
+    (["--split", "mnist", "--model", "mlp", "--trials", "9", "--weights", "none"], None, "--weights applies to --model vgg16 only"),
+    (["--split", "mnist", "--fine-tune-blocks", "2"], None, "--fine-tune-blocks applies to --model vgg16 only"),
+    (["--split", "mnist", "--trials", "9", "--workers", "4096"], None, "each worker needs one"),
+    (["--split", "mnist", "--trials", "9", "--study", ""], None, "study name ''"),
 ]
-
-
-@pytest.fixture(scope="module")
-def one_study(tmp_path_factory):
-    """A folder with synthetic data and a one-trial study, made once; each case works on a copy."""
-    folder = tmp_path_factory.mktemp("one-study")
-    for name in ("mnist", "balanced", "letters"):
-        write_split(folder / "emnist", name, train_per_class=12, test_per_class=4)
-    created = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
-                       "--data-dir", str(folder / "emnist"), cwd=folder)
-    assert created.returncode == 0, created.stderr
-    return folder
 
 
 @pytest.mark.parametrize("args, damage, fragment", BAD_INPUT, ids=[f"{i}-{row[2][:24]}" for i, row in enumerate(BAD_INPUT)])
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path, one_study, args, damage, fragment):
     tmp_path = tmp_path / "case"
-    shutil.copytree(one_study, tmp_path)
+    copy_study(one_study, tmp_path)
     data_dir = tmp_path / "emnist"
     extra_env = damage(data_dir) if damage else None
     args = [a.replace("{folder}", str(tmp_path)) for a in args]

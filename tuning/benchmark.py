@@ -19,7 +19,7 @@ import numpy as np
 import models
 from data_pipeline import load_split, parse_split_list, train_val_split
 from data_pipeline.checksums import sha256_file, write_atomic
-from tuning.errors import UserError
+from tuning.errors import UserError, check_writable_folder
 from tuning.export import read_export
 from tuning.provenance import versions
 from tuning.training import fit, release_memory, set_seed, timed_evaluate
@@ -103,6 +103,7 @@ def run_benchmark(args) -> list[dict]:
     weights = None if args.weights == "none" else args.weights
     plan = [(split, name, config) for split in splits
             for name, config in model_configs(split, wanted, Path(args.source), args.epochs, weights).items()]
+    check_writable_folder(out, "--out")
     cells = []
     for split in splits:  # load each split once; every cell of it shares the arrays
         data = load_split(split.name, args.data_dir)

@@ -89,11 +89,11 @@ def add_study_commands(commands) -> None:
     start.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all cores: "
                             "faster than one single-threaded worker per core, benchmarks/parallelism.py)")
     start.add_argument("--threads", type=positive_int, help="TensorFlow threads per worker (default: cores / workers)")
-    start.add_argument("--weights", default="imagenet",
-                       help="vgg16: imagenet (Keras cache), none (random init), or a VGG16 no-top weights file")
-    start.add_argument("--feature-cache", default="on", choices=("on", "off"),
+    start.add_argument("--weights",
+                       help="vgg16: imagenet (Keras cache, the default), none (random init), or a VGG16 no-top weights file")
+    start.add_argument("--feature-cache", choices=("on", "off"),
                        help="vgg16: compute the frozen base's features once and train only the rest (default on)")
-    start.add_argument("--fine-tune-blocks", type=int, default=0, choices=range(6), metavar="K",
+    start.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
                        help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
                             "(default 0: tune the head on the frozen base, at MLP speed)")
     start.add_argument("--warm-start", metavar="STUDY",

@@ -12,6 +12,7 @@ from data_pipeline import load_split, parse_split_list, resolve_data_dir, train_
 from data_pipeline.download import download, verify
 from data_pipeline.load import DEFAULT_DATA_DIR
 from data_pipeline.splits import RELEASE_URL
+from tuning.errors import UserError, check_writable_folder
 from tuning.plotting import pyplot, save
 
 
@@ -20,6 +21,7 @@ def cmd_download(args) -> int:
     data_dir = Path(args.data_dir or os.environ.get("EMNIST_DATA_DIR") or DEFAULT_DATA_DIR)
     if data_dir.is_file():
         resolve_data_dir(data_dir)  # raises the one-line "is a file" error
+    check_writable_folder(data_dir, "--data-dir")
     url = args.url or os.environ.get("EMNIST_RELEASE_URL") or RELEASE_URL
     written = download(splits, data_dir, url=url, progress=not args.quiet)
     print(f"verified {len(written)} files against the official sha256 in {data_dir}")
@@ -58,6 +60,10 @@ def split_info(name: str, data_dir) -> dict:
 
 
 def cmd_info(args) -> int:
+    if args.grid:
+        if Path(args.grid).is_dir():
+            raise UserError(f"--grid {args.grid} is a folder; give a file path such as {Path(args.grid) / 'grid.png'}")
+        check_writable_folder(Path(args.grid).parent, "--grid")
     info = split_info(args.split, args.data_dir)
     if args.grid:
         write_grid(args.split, args.data_dir, Path(args.grid))

@@ -75,9 +75,9 @@ def cmd_export(args) -> int:
         if args.out and len(chosen) > 1:
             raise UserError("--out names one file; with --all each study goes to studies/best/<study>.json")
     else:
-        if not args.split and not args.study:
+        if not args.split and args.study is None:
             raise UserError("say which study: --split S [--model M], --study NAME, or --all")
-        chosen = [check_study_name(args.study or f"emnist-{get_split(args.split).name}-{args.model}")]
+        chosen = [check_study_name(f"emnist-{get_split(args.split).name}-{args.model}" if args.study is None else args.study)]
     missing = [name for name in chosen if name not in names]
     if missing or not chosen:
         raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")

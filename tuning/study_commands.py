@@ -10,7 +10,7 @@ import sys
 import time
 
 from data_pipeline import get_split, load_split, resolve_data_dir, train_val_split
-from tuning.artifacts import artifact_store
+from tuning.artifacts import artifact_dir, artifact_store
 from tuning.engine import (
     StudySettings,
     attach,
@@ -20,7 +20,7 @@ from tuning.engine import (
     run_trials,
     set_threads,
 )
-from tuning.errors import UserError, env_int
+from tuning.errors import UserError, check_writable_folder, env_int
 from tuning.progress import Reporter, counts
 from tuning.starting_points import warm_start
 from tuning.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
@@ -34,10 +34,21 @@ def raise_terminated(signum, frame):
     raise Terminated()
 
 
+VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
+
+
 def settings_from_args(args) -> StudySettings:
     split = get_split(args.split)
     if not 0.0 < args.train_fraction <= 1.0:
         raise UserError(f"--train-fraction {args.train_fraction} must lie in (0, 1], e.g. 0.25 for a quick study")
+    given = [name for name in VGG16_OPTIONS if getattr(args, name) is not None]
+    if given and args.model != "vgg16":
+        flag = "--" + given[0].replace("_", "-")
+        raise UserError(f"{flag} applies to --model vgg16 only, not {args.model}; drop it or add --model vgg16")
+    cores = os.cpu_count() or 1
+    if args.workers > cores:
+        raise UserError(f"--workers {args.workers}: this machine has {cores} CPU cores and each worker needs one "
+                        f"(and about 1.5 GB of memory); use --workers {cores} or fewer, and more machines with `tune worker`")
     return StudySettings(
         split=split.name,
         model=args.model,
@@ -46,18 +57,29 @@ def settings_from_args(args) -> StudySettings:
         train_fraction=args.train_fraction,
         sampler=f"kerastuner-{args.tuner}" if args.engine == "kerastuner" else args.sampler,
         pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
-        vgg_weights=None if args.weights == "none" else args.weights,
-        feature_cache=args.feature_cache == "on",
-        fine_tune_blocks=args.fine_tune_blocks,
+        vgg_weights=None if args.weights == "none" else args.weights or "imagenet",
+        feature_cache=args.feature_cache != "off",
+        fine_tune_blocks=args.fine_tune_blocks or 0,
     )
 
 
 def check_vgg_weights(settings: StudySettings) -> None:
     """Fail before the study exists, not in every trial, when ImageNet weights are missing."""
     if settings.model == "vgg16" and settings.vgg_weights:
-        from models.vgg16 import VGG16Config, resolve_weights
+        import keras
 
-        resolve_weights(VGG16Config(num_classes=get_split(settings.split).num_classes, **settings.weights_kwargs()))
+        from models.vgg16 import WEIGHTS_FILE, VGG16Config, base_network, resolve_weights
+
+        config = VGG16Config(num_classes=get_split(settings.split).num_classes, **settings.weights_kwargs())
+        path = resolve_weights(config)
+        try:  # a file that is not VGG16's would fail every trial the same way
+            base_network(config, path)
+        except Exception as exc:  # noqa: BLE001  (h5py, Keras and OS errors all mean: not these weights)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise UserError(f"--weights {path} cannot be loaded into VGG16 without its top ({reason}); "
+                            f"pass a VGG16 no-top weights file such as {WEIGHTS_FILE}, or --weights none") from None
+        finally:
+            keras.backend.clear_session()
 
 
 #: TensorFlow keeps ~10 MB per trained model that clear_session() does not free (tensorflow#61791),
@@ -116,6 +138,7 @@ def check_environment() -> None:
     """Every TUNE_* knob read later, read now: a bad value is one line before anything is written."""
     trials_per_process()
     heartbeat_settings()
+    check_writable_folder(artifact_dir(), "TUNE_ARTIFACTS")
 
 
 def cmd_start(args) -> int:
@@ -125,7 +148,7 @@ def cmd_start(args) -> int:
     if kerastuner and args.workers > 1:
         raise UserError("--workers runs Optuna workers; KerasTuner runs in one process here (drop --workers)")
     suffix = "-kerastuner" if kerastuner else ""
-    name = check_study_name(args.study or f"emnist-{settings.split}-{settings.model}{suffix}")
+    name = check_study_name(f"emnist-{settings.split}-{settings.model}{suffix}" if args.study is None else args.study)
     # everything that can be checked is checked before the study is written
     data = load_split(settings.split, args.data_dir)
     data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
