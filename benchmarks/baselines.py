@@ -33,7 +33,7 @@ def main() -> None:
 
     import models
     from data_pipeline import load_split, train_val_split
-    from tuning.training import fit, release_memory, set_seed, timed_evaluate
+    from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
     data = load_split(args.split, args.data_dir)
     holdout = train_val_split(data)

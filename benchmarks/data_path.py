@@ -30,7 +30,7 @@ PATHS = ("uint8", "float32", "tf.data")
 def images_per_second(path: str, config: dict, holdout, epochs: int) -> float:
     import models
     from data_pipeline import make_dataset
-    from tuning.training import release_memory, set_seed
+    from tuning.trial.training import release_memory, set_seed
 
     batch = config["batch_size"]
     if path == "tf.data":

@@ -31,7 +31,7 @@ def fixed_params(model: str, num_classes: int, count: int) -> list[dict]:
     """`count` points of the search space, the same on every call."""
     import optuna
 
-    from tuning.spaces import SPACES, OptunaSampler
+    from tuning.trial.spaces import SPACES, OptunaSampler
 
     draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     params = []

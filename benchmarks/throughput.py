@@ -4,7 +4,7 @@
 
 For each baseline model, alternating A and B within every repeat (this machine's speed drifts):
   A  plain: images / 255.0 as float32 NumPy, model.fit(batch 128), as the seed study did;
-  B  trial: one Optuna trial through tuning.objective.Objective on uint8 arrays (scaled in-graph),
+  B  trial: one Optuna trial through tuning.trial.objective.Objective on uint8 arrays (scaled in-graph),
      with its per-epoch report, artifacts and storage writes, on a SQLite study.
 Throughput is training images per second over the whole fit (both include graph tracing); the
 trial's overhead is its wall time outside `fit` as a share of the whole trial. Also measures the
@@ -57,7 +57,7 @@ def training_flops_per_image(model) -> float:
 
 def plain_fit(config, holdout, epochs) -> float:
     import models
-    from tuning.training import release_memory, set_seed
+    from tuning.trial.training import release_memory, set_seed
 
     train = (holdout.train_images / 255.0).astype("float32")  # the original study's data path
     val = (holdout.val_images / 255.0).astype("float32")
@@ -71,20 +71,22 @@ def plain_fit(config, holdout, epochs) -> float:
     return len(holdout.train_labels) * epochs / seconds
 
 
-def trial_fit(family, baseline_split, classes, holdout, epochs, folder) -> tuple[float, float]:
+def trial_fit(family, baseline_split, split, holdout, epochs, folder) -> tuple[float, float]:
     import optuna
 
-    from tuning.artifacts import artifact_store
-    from tuning.objective import Objective
-    from tuning.spaces import baseline_params
-    from tuning.storage import open_storage
+    from tuning.trial.artifacts import artifact_store
+    from tuning.study.settings import StudySettings
+    from tuning.trial.objective import Objective
+    from tuning.trial.spaces import baseline_params
+    from tuning.study.storage import open_storage
+
+    from data_pipeline import get_split
 
     # the architecture is `baseline_split`'s (the small CNN is digits'), the classes the data's
-    params = {**baseline_params(family, baseline_split, classes, epochs), "epochs": epochs}
+    params = {**baseline_params(family, baseline_split, get_split(split).num_classes, epochs), "epochs": epochs}
     study = optuna.create_study(storage=open_storage(f"sqlite:///{folder}/t.db"), direction="maximize")
     study.enqueue_trial(params)
-    objective = Objective(family, holdout, classes, epochs, 0, artifact_store=artifact_store(),
-                          characters=[str(i) for i in range(classes)])
+    objective = Objective(StudySettings(split, family, max_epochs=epochs), holdout, artifact_store=artifact_store())
     start = time.perf_counter()
     study.optimize(objective, n_trials=1)
     wall = time.perf_counter() - start
@@ -119,7 +121,7 @@ def main() -> None:
             plain, trial, overhead = [], [], []
             for _ in range(args.repeats):  # alternate A and B
                 plain.append(plain_fit(config, holdout, args.epochs))
-                rate, share = trial_fit(family, baseline_split, classes, holdout, args.epochs, folder)
+                rate, share = trial_fit(family, baseline_split, args.split, holdout, args.epochs, folder)
                 trial.append(rate)
                 overhead.append(share)
             flops = training_flops_per_image(models.build(config)) / 1e9

@@ -16,7 +16,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from data_pipeline.checksums import sha256_file
+from data_pipeline.hashing import sha256_file
 from data_pipeline.errors import DataError
 from data_pipeline.idx import read_idx
 from data_pipeline.splits import OFFICIAL_FILES, RELEASE_URL, SPLITS, Split

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_pipeline.cache_dir import cache_dir
-from data_pipeline.checksums import cached_npy, cached_sha256
+from data_pipeline.cache import cache_dir
+from data_pipeline.cache import cached_npy, cached_sha256
 from data_pipeline.errors import DataError
 from data_pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from data_pipeline.splits import PARTS, Split, get_split

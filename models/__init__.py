@@ -12,7 +12,7 @@ from models._compile import SparseSmoothedCrossentropy, compile_model
 from models._compile import schedule_learning_rate as _schedule_learning_rate
 from models._config import ConfigError, TrainingConfig
 from models._registry import FAMILIES, parse_config, builder_of
-from models.baselines import baseline_config
+from models.baselines import BASELINE_EPOCHS, baseline_config
 from models.vgg16 import WeightsUnavailable
 
 
@@ -36,12 +36,24 @@ def schedule(model: keras.Model, config: dict | TrainingConfig, train_size: int,
     _schedule_learning_rate(model, parsed, train_size, epochs or parsed.epochs)
 
 
+def check_vgg16_weights(config: dict | TrainingConfig) -> None:
+    """A vgg16 config's weights, loaded once into the base: WeightsUnavailable (one line) when they are
+    missing or are not VGG16's."""
+    vgg16.check_weights(parse_config(config))
+
+
+def vgg16_weights_file(config: dict | TrainingConfig) -> str | None:
+    """The local weights file a vgg16 config's base loads (None: random init)."""
+    return vgg16.resolve_weights(parse_config(config))
+
+
 def normalize(config: dict | TrainingConfig) -> dict:
     """`config` with every default filled in: the dict that rebuilds exactly this model."""
     return parse_config(config).to_dict()
 
 
 __all__ = [
+    "BASELINE_EPOCHS",
     "ConfigError",
     "FAMILIES",
     "SparseSmoothedCrossentropy",
@@ -49,7 +61,9 @@ __all__ = [
     "baseline_config",
     "build",
     "build_parts",
+    "check_vgg16_weights",
     "normalize",
     "parse_config",
     "schedule",
+    "vgg16_weights_file",
 ]

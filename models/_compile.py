@@ -61,10 +61,3 @@ def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     return model
-
-
-def image_input() -> tuple:
-    """The input every family takes: uint8 (28, 28) EMNIST images; returns (input, float tensor in [0, 1])."""
-    images = keras.Input(shape=(28, 28), dtype="uint8", name="images")
-    scaled = keras.layers.Rescaling(1.0 / 255, name="scale")(images)
-    return images, scaled

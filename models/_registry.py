@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 from models._config import ConfigError, TrainingConfig, make_config
@@ -13,6 +14,8 @@ def register(name: str, config_class: type[TrainingConfig]):
     """Decorator for a builder `fn(config) -> uncompiled keras.Model` of family `name`."""
 
     def decorate(builder: Callable) -> Callable:
+        if name in FAMILIES:  # as timm does: the later one wins, but say so
+            warnings.warn(f"model family {name!r} registered twice; the later registration replaces the earlier")
         config_class.family = name
         FAMILIES[name] = (config_class, builder)
         return builder

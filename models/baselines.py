@@ -37,7 +37,8 @@ CNN_BY_SPLIT = {
     "digits": SMALL_CNN,
     "byclass": {**SMALL_CNN, "dense_units": [128, 100]},
 }
-COMMON = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 128, "epochs": 10}
+BASELINE_EPOCHS = 10
+COMMON = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 128, "epochs": BASELINE_EPOCHS}
 
 
 def baseline_config(family: str, split: str, num_classes: int, **overrides) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from models._compile import image_input
+from models._inputs import image_input
 from models._config import TrainingConfig, check_size, choice, dense_params, number, numbers
 from models._registry import register
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
-from models._compile import image_input
+from models._inputs import image_input
 from models._config import ConfigError, TrainingConfig, choice, flag, number, numbers
 from models.cnn import augmentation
 from models._registry import register
@@ -68,6 +68,22 @@ def resolve_weights(config: VGG16Config) -> str | None:
             f"VGG16 ImageNet weights not found and not downloadable: put {WEIGHTS_FILE} (from {WEIGHTS_URL}) "
             f"into {cached.parent}/ or set weights_path, or use weights: null for random init"
         ) from None
+
+
+def check_weights(config: VGG16Config) -> None:
+    """Load the config's weights into the base once, so a wrong file fails now in one line (a
+    WeightsUnavailable naming it) instead of failing every trial the same way."""
+    path = resolve_weights(config)
+    if path is None:
+        return
+    try:
+        base_network(config, path)
+    except Exception as exc:  # noqa: BLE001  (h5py, Keras and OS errors all mean: not these weights)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise WeightsUnavailable(f"{path} cannot be loaded into VGG16 without its top ({reason}); pass a VGG16 "
+                                 f"no-top weights file such as {WEIGHTS_FILE}, or --weights none") from None
+    finally:
+        keras.backend.clear_session()
 
 
 def base_network(config: VGG16Config, weights: str | None) -> keras.Model:

@@ -94,7 +94,7 @@ def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
 
 
 def test_verdicts_say_what_a_comparison_lacks():
-    from tuning.report import verdicts
+    from tuning.results.report import verdicts
 
     theirs, ours = {"test_accuracy": (0.90, 0.01)}, {"test_accuracy": (0.95, 0.01)}
     assert "no baseline CNN in this run" in verdicts({("mnist", "tuned-cnn"): ours})[0]

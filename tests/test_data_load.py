@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from data_pipeline import DataError, SPLITS, get_split, load_split, make_dataset, train_val_split, upright
-from data_pipeline.cache_dir import cache_dir
+from data_pipeline import cache_dir
 from data_pipeline.splits import OFFICIAL_FILES, parse_split_list
 from data_pipeline.synthetic import write_idx_gz, write_split
 

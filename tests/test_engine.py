@@ -7,11 +7,13 @@ import pytest
 from optuna.trial import TrialState
 
 from data_pipeline import load_split, train_val_split
-from tuning.engine import INITIALIZED, StudySettings, create_or_resume, initialize, run_trials
+from tuning.study.lifecycle import INITIALIZED, create_or_resume, initialize
+from tuning.study.settings import StudySettings
+from tuning.workers.loop import run_trials
 from tuning.errors import UserError
-from tuning.objective import Objective
-from tuning.progress import counts
-from tuning.starting_points import known_good
+from tuning.trial.objective import Objective
+from tuning.results.progress import counts
+from tuning.study.starting_points import known_good
 
 
 @pytest.fixture
@@ -21,7 +23,7 @@ def holdout(data_dir):
 
 def test_trials_report_every_epoch_and_get_pruned(holdout):
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.01))
-    run_trials(study, Objective("mlp", holdout, 10, 3, seed=0), target=2)
+    run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=3), holdout), target=2)
     trials = study.get_trials()
     assert [t.state for t in trials] == [TrialState.PRUNED] * 2
     assert all(list(t.intermediate_values) == [1] and t.user_attrs["epochs_run"] == 1 for t in trials)
@@ -32,7 +34,7 @@ def test_complete_trial_records_its_cost_and_config(holdout):
     study.enqueue_trial({"layers": 1, "layer1_units": 128, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
                          "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "warmup_cosine", "batch_size": 64,
                          "epochs": 2})
-    run_trials(study, Objective("mlp", holdout, 10, 2, seed=0), target=1)
+    run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=2), holdout), target=1)
     trial = study.trials[0]
     assert trial.state == TrialState.COMPLETE
     assert trial.value == max(trial.intermediate_values.values())
@@ -56,7 +58,7 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(holdout, monkeypatch)
 
     monkeypatch.setattr(models, "build", flaky_build)
     study = optuna.create_study(direction="maximize")
-    run_trials(study, Objective("mlp", holdout, 10, 1, seed=0), target=3)
+    run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=1), holdout), target=3)
     tally = counts(study)
     assert (tally["finished"], tally["fail"]) == (3, 1)
     failed = [t for t in study.trials if t.state == TrialState.FAIL][0]
@@ -64,7 +66,7 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(holdout, monkeypatch)
 
 
 def test_nan_loss_stops_the_trial_with_a_reason():
-    from tuning.objective import ReportToTrial
+    from tuning.trial.objective import ReportToTrial
 
     trial = optuna.create_study(direction="maximize").ask()
     with pytest.raises(FloatingPointError, match="loss became nan in epoch 3; lower the learning rate"):
@@ -95,7 +97,7 @@ def test_a_worker_joining_a_study_being_initialized_waits_for_it(tmp_path):
 
 
 def test_a_study_whose_creator_died_mid_initialization_is_initialized_by_the_next(tmp_path, monkeypatch):
-    monkeypatch.setattr("tuning.engine.INITIALIZE_WAIT_S", 0.5)
+    monkeypatch.setattr("tuning.study.lifecycle.INITIALIZE_WAIT_S", 0.5)
     storage = f"sqlite:///{tmp_path}/o.db"
     half_written_study(storage)
     study = create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)

@@ -7,10 +7,11 @@ import pytest
 
 import models
 from data_pipeline import load_split, train_val_split
-from data_pipeline.cache_dir import cache_dir
-from tuning.engine import run_trials
-from tuning.feature_cache import FeatureCache
-from tuning.objective import Objective
+from data_pipeline import cache_dir
+from tuning.workers.loop import run_trials
+from tuning.trial.feature_cache import FeatureCache
+from tuning.study.settings import StudySettings
+from tuning.trial.objective import Objective
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_features_are_computed_once_and_a_damaged_cache_is_rebuilt(weights_file,
     study = optuna.create_study(direction="maximize")
     for _ in range(2):
         study.enqueue_trial(params)
-    objective = Objective("vgg16", holdout, 10, 1, seed=0, space_kwargs={"weights": "imagenet", "weights_path": weights_file})
+    objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights=weights_file), holdout)
     run_trials(study, objective, target=2)
     first, second = study.trials
     assert first.user_attrs["feature_cache"] == second.user_attrs["feature_cache"] == "on"
@@ -81,14 +82,14 @@ def one_trial(objective) -> dict:
 
 
 def test_cache_is_off_with_augmentation(weights_file, holdout, monkeypatch):
-    from tuning import spaces
+    from tuning.trial import spaces
 
     space = spaces.SPACES["vgg16"]
     monkeypatch.setitem(spaces.SPACES, "vgg16", lambda *args, **kwargs: {**space(*args, **kwargs), "augment": True})
-    objective = Objective("vgg16", holdout, 10, 1, seed=0, space_kwargs={"weights": "imagenet", "weights_path": weights_file})
+    objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights=weights_file), holdout)
     assert one_trial(objective)["feature_cache"].startswith("off: augmentation runs before the frozen base")
 
 
 def test_cache_is_off_with_random_init(holdout):
-    objective = Objective("vgg16", holdout, 10, 1, seed=0, space_kwargs={"weights": None})
+    objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights=None), holdout)
     assert one_trial(objective)["feature_cache"].startswith("off: random init")

@@ -10,8 +10,8 @@ from optuna.trial import TrialState
 
 import models
 from tests.conftest import run_tune
-from tuning.kerastuner_engine import KerasTunerSampler
-from tuning.spaces import SPACES, config_from_params
+from tuning.workers.kerastuner import KerasTunerSampler
+from tuning.trial.spaces import SPACES, config_from_params
 
 
 def test_sampler_clamps_into_the_range_asked_now_and_records_it():

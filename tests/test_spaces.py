@@ -3,11 +3,11 @@ import pytest
 
 from data_pipeline import SPLITS
 from models import baseline_config, normalize, parse_config
-from tuning.engine import SAMPLERS, make_sampler, startup_trials
+from tuning.study.samplers import SAMPLERS, make_sampler, startup_trials
 from tuning.options import SAMPLERS as OFFERED_SAMPLERS
-from tuning.spaces import (CNN_MAX_MACS, SPACES, OptunaSampler, baseline_params, cnn_macs, config_from_params,
+from tuning.trial.spaces import (CNN_MAX_MACS, SPACES, OptunaSampler, baseline_params, cnn_macs, config_from_params,
                            epoch_range)
-from tuning.starting_points import KNOWN_GOOD, known_good
+from tuning.study.starting_points import KNOWN_GOOD, known_good
 
 
 def draws(family, sampler, n, num_classes=47, max_epochs=8):
@@ -131,12 +131,23 @@ def test_every_table_of_names_agrees():
     """Family, sampler and pruner names live in tables the CLI, engine, spaces, models and benchmark
     each read; a name added to one and not the others would fail at run time, so fail here."""
     import models
-    from models.baselines import baseline_config
-    from tuning.benchmark import BASELINE_MODELS
-    from tuning.engine import PRUNERS
-    from tuning.options import MODELS, PRUNERS as OFFERED_PRUNERS
+    from tuning.options import MODELS, PRUNERS as OFFERED_PRUNERS, SAMPLERS as OFFERED_SAMPLERS
+    from tuning.study.samplers import PRUNERS
 
-    assert set(MODELS) == set(SPACES) == set(models.FAMILIES) == set(BASELINE_MODELS) == set(KNOWN_GOOD)
+    assert set(MODELS) == set(SPACES) == set(models.FAMILIES) == set(KNOWN_GOOD)
     for family in MODELS:
-        assert baseline_config(family, "mnist", 10)["family"] == family
+        assert models.baseline_config(family, "mnist", 10)["family"] == family
     assert set(OFFERED_PRUNERS) == set(PRUNERS)
+    assert set(OFFERED_SAMPLERS) == set(SAMPLERS)
+
+
+def test_a_family_registered_twice_warns_and_an_unknown_one_is_refused():
+    import models
+    from models._registry import register
+
+    config_class, builder = models.FAMILIES["mlp"]
+    with pytest.warns(UserWarning, match="'mlp' registered twice"):
+        register("mlp", config_class)(builder)
+    assert models.FAMILIES["mlp"] == (config_class, builder)
+    with pytest.raises(models.ConfigError, match="unknown model family 'rnn'"):
+        models.build({"family": "rnn", "num_classes": 10})

@@ -5,11 +5,13 @@ import pytest
 from optuna.trial import TrialState
 
 from data_pipeline import load_split, train_val_split
-from tuning.engine import StudySettings, create_or_resume, run_trials
+from tuning.study.lifecycle import create_or_resume
+from tuning.study.settings import StudySettings
+from tuning.workers.loop import run_trials
 from tuning.errors import UserError
-from tuning.objective import Objective
-from tuning.spaces import SPACES, OptunaSampler
-from tuning.starting_points import known_good, warm_start
+from tuning.trial.objective import Objective
+from tuning.trial.spaces import SPACES, OptunaSampler
+from tuning.study.starting_points import known_good, warm_start
 
 CHECKSUMS = {"train-images": "aa"}
 
@@ -57,7 +59,7 @@ def test_a_warm_started_trial_trains_with_this_splits_classes(tmp_path, data_dir
     study = create_or_resume(storage, "emnist-mnist-mlp", settings("mnist", "mlp", 1), CHECKSUMS, 2,
                              warm_start=("emnist-balanced-mlp", warm))
     holdout = train_val_split(load_split("mnist", data_dir))
-    run_trials(study, Objective("mlp", holdout, 10, 1, seed=0), target=2)
+    run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=1), holdout), target=2)
     original, warmed = study.get_trials()[:2]
     assert original.state == warmed.state == TrialState.COMPLETE
     assert original.user_attrs["config"] == original.user_attrs["fixed_config"]  # the original trains as it was

@@ -68,7 +68,7 @@ def test_password_never_reaches_output_or_files(postgres_url, tmp_path, data_dir
 
 
 def _open_storage_at(url, barrier):
-    from tuning.storage import open_storage
+    from tuning.study.storage import open_storage
 
     barrier.wait()
     open_storage(url)

@@ -1,11 +1,17 @@
-"""The `tune` command line. Only the console script imports this module."""
+"""The `tune` command line: one table of commands, options shared by several declared once.
+Only the console script imports this module; handlers are imported when their command runs, so
+`--help` and argument errors come back without loading TensorFlow."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Callable
+
+from tuning.options import MODELS, PRUNERS, SAMPLERS
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,24 +45,6 @@ def seed_int(text: str) -> int:
     return value
 
 
-def add_data_commands(commands) -> None:
-    data = commands.add_parser("data", help="download, verify and inspect the EMNIST files")
-    sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
-    download = sub.add_parser("download", help="fetch the official release, verified by sha256")
-    download.add_argument("--splits", default="all", help="'all' or a comma list, e.g. mnist,balanced")
-    download.add_argument("--data-dir", help="where to put the files (default $EMNIST_DATA_DIR or data/emnist)")
-    download.add_argument("--url", help="a mirror of the official gzip.zip (default: NIST)")
-    download.add_argument("--quiet", action="store_true", help="no progress bar")
-    verify = sub.add_parser("verify", help="check every file against the official sha256")
-    verify.add_argument("--data-dir")
-    verify.add_argument("--json", action="store_true")
-    info = sub.add_parser("info", help="counts, classes and a sample grid of one split")
-    info.add_argument("--split", required=True)
-    info.add_argument("--data-dir")
-    info.add_argument("--json", action="store_true")
-    info.add_argument("--grid", metavar="PNG", help="write a grid of upright samples labelled with their characters")
-
-
 def fraction(text: str) -> float:
     try:
         value = float(text)
@@ -67,117 +55,134 @@ def fraction(text: str) -> float:
     return value
 
 
-def add_study_commands(commands) -> None:
-    from tuning.options import MODELS, PRUNERS, SAMPLERS
+#: options that several commands take, declared once (a command's table row names the ones it takes)
+SHARED = {
+    "--storage": {"help": "study storage URL (default $TUNE_STORAGE or sqlite:///studies/optuna.db)"},
+    "--data-dir": {"help": "folder with the emnist-*.gz files (default $EMNIST_DATA_DIR or data/emnist)"},
+    "--split": {"help": "byclass, bymerge, balanced, letters, digits or mnist"},
+    "--splits": {"default": "all", "help": "'all' or a comma list, e.g. mnist,balanced"},
+    "--model": {"default": "cnn", "choices": MODELS},
+    "--study": {"help": "study name (default emnist-<split>-<model>)"},
+    "--trials": {"type": positive_int, "help": "finished trials the study should hold"},
+    "--timeout": {"type": positive_int, "help": "stop starting trials after SEC seconds"},
+    "--threads": {"type": positive_int, "help": "TensorFlow threads per worker (default: cores / workers)"},
+    "--json": {"action": "store_true", "help": "machine-readable output"},
+}
 
-    storage_help = "study storage URL (default $TUNE_STORAGE or sqlite:///studies/optuna.db)"
-    start = commands.add_parser("start", help="create or resume a study and run trials until it holds N")
-    start.add_argument("--split", required=True, help="byclass, bymerge, balanced, letters, digits or mnist")
-    start.add_argument("--model", default="cnn", choices=MODELS)
-    start.add_argument("--trials", type=positive_int, default=20, help="finished trials the study should hold")
-    start.add_argument("--timeout", type=positive_int, help="stop starting trials after SEC seconds")
-    start.add_argument("--storage", help=storage_help)
-    start.add_argument("--study", help="study name (default emnist-<split>-<model>)")
-    start.add_argument("--engine", default="optuna", choices=("optuna", "kerastuner"))
-    start.add_argument("--tuner", default="hyperband", choices=("hyperband", "bayesian", "random"),
-                       help="KerasTuner's search strategy, with --engine kerastuner")
-    start.add_argument("--sampler", default="tpe", choices=SAMPLERS)
-    start.add_argument("--pruner", default="hyperband", choices=PRUNERS)
-    start.add_argument("--seed", type=seed_int, default=0)
-    start.add_argument("--max-epochs", type=positive_int, default=10)
-    start.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
-    start.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all cores: "
-                            "faster than one single-threaded worker per core, benchmarks/parallelism.py)")
-    start.add_argument("--threads", type=positive_int, help="TensorFlow threads per worker (default: cores / workers)")
-    start.add_argument("--weights",
-                       help="vgg16: imagenet (Keras cache, the default), none (random init), or a VGG16 no-top weights file")
-    start.add_argument("--feature-cache", choices=("on", "off"),
-                       help="vgg16: compute the frozen base's features once and train only the rest (default on)")
-    start.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
-                       help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
-                            "(default 0: tune the head on the frozen base, at MLP speed)")
-    start.add_argument("--warm-start", metavar="STUDY",
-                       help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn)")
-    start.add_argument("--warm-start-top", type=positive_int, default=3, metavar="K",
-                       help="how many of its best configs --warm-start queues (default 3)")
-    start.add_argument("--data-dir")
-    worker = commands.add_parser("worker", help="join an existing study from any machine that reaches its storage")
-    worker.add_argument("--study", required=True)
-    worker.add_argument("--storage", help=storage_help)
-    worker.add_argument("--trials", type=positive_int, help="finished trials to reach (default: the study's target)")
-    worker.add_argument("--timeout", type=positive_int)
-    worker.add_argument("--threads", type=positive_int)
-    worker.add_argument("--data-dir")
-    worker.add_argument("--quiet", action="store_true", help="no per-trial lines")
-    worker.add_argument("--seed-offset", type=int, default=0, help=argparse.SUPPRESS)
-    status = commands.add_parser("status", help="every study: trial counts, best value and params")
-    status.add_argument("--storage", help=storage_help)
-    status.add_argument("--json", action="store_true")
-    dashboard = commands.add_parser("dashboard", help="optuna-dashboard on the same storage, with trial artifacts")
-    dashboard.add_argument("--storage", help=storage_help)
-    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1 only)")
-    dashboard.add_argument("--port", type=positive_int, default=8080)
-    export = commands.add_parser("export", help="best trials as JSON configs for models.build / tune benchmark")
-    export.add_argument("--split")
-    export.add_argument("--model", default="cnn", choices=MODELS)
-    export.add_argument("--study", help="study name (default emnist-<split>-<model>)")
-    export.add_argument("--storage", help=storage_help)
-    export.add_argument("--top", type=positive_int, default=3, help="how many of the best trials (default 3)")
-    export.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
-    export.add_argument("--all", action="store_true", help="export every study in the storage")
-    bench = commands.add_parser("benchmark", help="retrain best configs and baselines, timed; writes a report")
-    bench.add_argument("--splits", default="all", help="'all' or a comma list, e.g. mnist,balanced")
-    bench.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
-    bench.add_argument("--models", default="tuned,cnn,mlp,vgg16", help="any of tuned, cnn, mlp, vgg16")
-    bench.add_argument("--seeds", type=positive_int, default=3)
-    bench.add_argument("--epochs", type=positive_int, help="override every model's epochs")
-    bench.add_argument("--out", default="reports", help="report folder (default reports/)")
-    bench.add_argument("--weights", default="imagenet", help="vgg16: imagenet, or none for random init")
-    bench.add_argument("--data-dir")
+
+def start_options(p) -> None:
+    p.add_argument("--engine", default="optuna", choices=("optuna", "kerastuner"))
+    p.add_argument("--tuner", default="hyperband", choices=("hyperband", "bayesian", "random"),
+                   help="KerasTuner's search strategy, with --engine kerastuner")
+    p.add_argument("--sampler", default="tpe", choices=SAMPLERS)
+    p.add_argument("--pruner", default="hyperband", choices=PRUNERS)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--max-epochs", type=positive_int, default=10)
+    p.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all "
+                   "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)")
+    p.add_argument("--weights", help="vgg16: imagenet (Keras cache, the default), none (random init), or a VGG16 no-top weights file")
+    p.add_argument("--feature-cache", choices=("on", "off"),
+                   help="vgg16: compute the frozen base's features once and train only the rest (default on)")
+    p.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
+                   help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
+                        "(default 0: tune the head on the frozen base, at MLP speed)")
+    p.add_argument("--warm-start", metavar="STUDY",
+                   help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn)")
+    p.add_argument("--warm-start-top", type=positive_int, default=3, metavar="K",
+                   help="how many of its best configs --warm-start queues (default 3)")
+
+
+def worker_options(p) -> None:
+    p.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    p.add_argument("--seed-offset", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def dashboard_options(p) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1 only)")
+    p.add_argument("--port", type=positive_int, default=8080)
+
+
+def export_options(p) -> None:
+    p.add_argument("--top", type=positive_int, default=3, help="how many of the best trials (default 3)")
+    p.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
+    p.add_argument("--all", action="store_true", help="export every study in the storage")
+
+
+def benchmark_options(p) -> None:
+    p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
+    p.add_argument("--models", default="tuned,cnn,mlp,vgg16", help="any of tuned, cnn, mlp, vgg16")
+    p.add_argument("--seeds", type=positive_int, default=3)
+    p.add_argument("--epochs", type=positive_int, help="override every model's epochs")
+    p.add_argument("--out", default="reports", help="report folder (default reports/)")
+    p.add_argument("--weights", default="imagenet", help="vgg16: imagenet, or none for random init")
+
+
+def download_options(p) -> None:
+    p.add_argument("--url", help="a mirror of the official gzip.zip (default: NIST)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def info_options(p) -> None:
+    p.add_argument("--grid", metavar="PNG", help="write a grid of upright samples labelled with their characters")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # "data download" for a data subcommand
+    help: str
+    handler: str  # "module:function", imported when the command runs
+    shared: tuple[str, ...] = ()  # options from SHARED; a trailing "!" makes one required
+    options: Callable | None = None  # adds the command's own options
+    defaults: tuple[tuple[str, object], ...] = ()  # per-command defaults of shared options
+
+
+COMMANDS = (
+    Command("start", "create or resume a study and run trials until it holds N", "tuning.commands.study:cmd_start",
+            ("--split!", "--model", "--trials", "--timeout", "--storage", "--study", "--threads", "--data-dir"),
+            start_options, (("trials", 20),)),
+    Command("worker", "join an existing study from any machine that reaches its storage", "tuning.commands.study:cmd_worker",
+            ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir"), worker_options),
+    Command("status", "every study: trial counts, best value and params", "tuning.commands.study:cmd_status",
+            ("--storage", "--json")),
+    Command("dashboard", "optuna-dashboard on the same storage, with trial artifacts", "tuning.commands.dashboard:cmd_dashboard",
+            ("--storage",), dashboard_options),
+    Command("export", "best trials as JSON configs for models.build / tune benchmark", "tuning.commands.export:cmd_export",
+            ("--split", "--model", "--study", "--storage"), export_options),
+    Command("benchmark", "retrain best configs and baselines, timed; writes a report", "tuning.commands.benchmark:cmd_benchmark",
+            ("--splits", "--data-dir"), benchmark_options),
+    Command("data download", "fetch the official release, verified by sha256", "tuning.commands.data:cmd_download",
+            ("--splits", "--data-dir"), download_options),
+    Command("data verify", "check every file against the official sha256", "tuning.commands.data:cmd_verify",
+            ("--data-dir", "--json")),
+    Command("data info", "counts, classes and a sample grid of one split", "tuning.commands.data:cmd_info",
+            ("--split!", "--data-dir", "--json"), info_options),
+)
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="tune", description="Hyperparameter tuning of EMNIST models with Optuna and Keras.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    add_data_commands(commands)
-    add_study_commands(commands)
+    data = commands.add_parser("data", help="download, verify and inspect the EMNIST files")
+    data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+    for command in COMMANDS:
+        group, _, name = command.name.rpartition(" ")
+        sub = (data_commands if group == "data" else commands).add_parser(name, help=command.help)
+        for flag in command.shared:
+            sub.add_argument(flag.rstrip("!"), required=flag.endswith("!"), **SHARED[flag.rstrip("!")])
+        if command.options:
+            command.options(sub)
+        sub.set_defaults(handler=command.handler, **dict(command.defaults))
     return parser
 
 
-def tune_argv() -> list[str]:
-    """How to run this same `tune` again in a child process."""
-    return [sys.executable, "-m", "tuning.cli"]
-
-
 def dispatch(args) -> int:
-    from tuning import data_commands
+    module, _, function = args.handler.partition(":")
+    if not module.endswith(".data"):  # the data commands never need TensorFlow
+        from tuning._quiet import import_tensorflow_quietly
 
-    if args.command == "data":
-        handlers = {"download": data_commands.cmd_download, "verify": data_commands.cmd_verify, "info": data_commands.cmd_info}
-        return handlers[args.data_command](args)
-    from tuning._quiet import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    from tuning import dashboard, export, study_commands
-
-    handlers = {
-        "start": study_commands.cmd_start,
-        "worker": study_commands.cmd_worker,
-        "status": study_commands.cmd_status,
-        "dashboard": dashboard.cmd_dashboard,
-        "export": export.cmd_export,
-        "benchmark": cmd_benchmark,
-    }
-    return handlers[args.command](args)
-
-
-def cmd_benchmark(args) -> int:
-    from tuning.benchmark import run_benchmark
-    from tuning.report import write_report
-
-    cells = run_benchmark(args)
-    print(f"report: {write_report(cells, Path(args.out), args.seeds)}")
-    return 0
+        import_tensorflow_quietly()
+    return getattr(importlib.import_module(module), function)(args)
 
 
 def is_user_error(exc: Exception) -> bool:
@@ -190,7 +195,7 @@ def is_user_error(exc: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tuning.storage import scrub
+    from tuning.study.storage import scrub
 
     args = build_parser().parse_args(argv)
     urls = [getattr(args, "storage", None), os.environ.get("TUNE_STORAGE")]  # no password in any output

@@ -1,37 +1,21 @@
-"""`tune start`, `tune worker`, `tune status`: run and inspect studies."""
+"""`tune start`, `tune worker`, `tune status`: the study commands, from argparse values to typed settings."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 from data_pipeline import get_split, load_split, resolve_data_dir, train_val_split
-from tuning.artifacts import artifact_dir, artifact_store
-from tuning.engine import (
-    StudySettings,
-    attach,
-    best_trial,
-    create_or_resume,
-    default_threads,
-    run_trials,
-    set_threads,
-)
-from tuning.errors import UserError, check_writable_folder, env_int
-from tuning.progress import Reporter, counts
-from tuning.starting_points import warm_start
-from tuning.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so Optuna records the running trial before we exit (143)."""
-
-
-def raise_terminated(signum, frame):
-    raise Terminated()
+from tuning.errors import UserError, check_writable_folder
+from tuning.results.progress import counts
+from tuning.study.lifecycle import attach, best_trial, create_or_resume
+from tuning.study.settings import StudySettings
+from tuning.study.starting_points import warm_start
+from tuning.study.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
+from tuning.trial.artifacts import artifact_dir
+from tuning.workers.loop import default_threads, raise_terminated, trials_per_process, work
+from tuning.workers.parallel import run_parallel
 
 
 VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
@@ -39,8 +23,6 @@ VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
 
 def settings_from_args(args) -> StudySettings:
     split = get_split(args.split)
-    if not 0.0 < args.train_fraction <= 1.0:
-        raise UserError(f"--train-fraction {args.train_fraction} must lie in (0, 1], e.g. 0.25 for a quick study")
     given = [name for name in VGG16_OPTIONS if getattr(args, name) is not None]
     if given and args.model != "vgg16":
         flag = "--" + given[0].replace("_", "-")
@@ -66,72 +48,10 @@ def settings_from_args(args) -> StudySettings:
 def check_vgg_weights(settings: StudySettings) -> None:
     """Fail before the study exists, not in every trial, when ImageNet weights are missing."""
     if settings.model == "vgg16" and settings.vgg_weights:
-        import keras
+        import models
 
-        from models.vgg16 import WEIGHTS_FILE, VGG16Config, base_network, resolve_weights
-
-        config = VGG16Config(num_classes=get_split(settings.split).num_classes, **settings.weights_kwargs())
-        path = resolve_weights(config)
-        try:  # a file that is not VGG16's would fail every trial the same way
-            base_network(config, path)
-        except Exception as exc:  # noqa: BLE001  (h5py, Keras and OS errors all mean: not these weights)
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise UserError(f"--weights {path} cannot be loaded into VGG16 without its top ({reason}); "
-                            f"pass a VGG16 no-top weights file such as {WEIGHTS_FILE}, or --weights none") from None
-        finally:
-            keras.backend.clear_session()
-
-
-#: TensorFlow keeps ~10 MB per trained model that clear_session() does not free (tensorflow#61791),
-#: so a worker process runs at most TUNE_TRIALS_PER_PROCESS trials, then execs itself afresh (same pid, same
-#: command, which resumes). Bounds memory like gunicorn's max_requests.
-def trials_per_process() -> int:
-    return env_int("TUNE_TRIALS_PER_PROCESS", 8)
-
-
-def deadline_from(timeout) -> float | None:
-    """A --timeout as an absolute time, kept in the environment so a recycled process keeps it."""
-    if "TUNE_DEADLINE" not in os.environ and timeout:
-        os.environ["TUNE_DEADLINE"] = str(time.time() + timeout)
-    return float(os.environ["TUNE_DEADLINE"]) if "TUNE_DEADLINE" in os.environ else None
-
-
-def recycle_process() -> None:
-    """Replace this process by a fresh run of the same `tune` command (it resumes the study)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.environ["TUNE_RECYCLED"] = "1"
-    os.execv(sys.executable, [sys.executable, "-m", "tuning.cli", *sys.argv[1:]])
-
-
-def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, quiet=False, seed_offset=0) -> None:
-    """Join study `name` in this process and run trials until it holds `target` finished."""
-    from tuning.objective import Objective
-
-    study, settings = attach(storage, name)
-    study, _ = attach(storage, name, seed=settings.seed + seed_offset + len(study.get_trials(deepcopy=False)))
-    data = load_split(settings.split, data_dir)
-    if study.user_attrs.get("data_checksums") != data.checksums:
-        raise UserError(f"the data in {data_dir or 'the data dir'} differs from the files study {name} was tuned on; pass the same --data-dir")
-    holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
-    set_threads(threads)
-    objective = Objective(
-        settings.model, holdout, data.split.num_classes, settings.max_epochs, settings.seed,
-        space_kwargs=settings.space_kwargs(),
-        characters=data.split.characters(resolve_data_dir(data_dir)),
-        artifact_store=artifact_store(),
-        target=target,
-        use_feature_cache=settings.feature_cache,
-    )
-    reporter = None if quiet else Reporter(study, target)
-    try:
-        done = run_trials(study, objective, target, deadline_from(timeout),
-                          on_trial_end=reporter.poll if reporter else None, limit=trials_per_process())
-    finally:
-        if reporter:
-            reporter.close()
-    if not done:
-        recycle_process()
+        models.check_vgg16_weights({"family": "vgg16", "num_classes": get_split(settings.split).num_classes,
+                                    **settings.weights_kwargs()})
 
 
 def check_environment() -> None:
@@ -173,66 +93,16 @@ def cmd_start(args) -> int:
         if warm and study.user_attrs.get("warm_start") != args.warm_start:
             print(f"--warm-start {args.warm_start} ignored: study {name} already existed; warm start a new --study")
     if kerastuner:
-        run_kerastuner_study(storage, name, settings, data, args)
+        from tuning.workers.kerastuner import work_kerastuner
+
+        holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
+        work_kerastuner(storage, name, settings, holdout, args.trials, args.tuner, args.timeout, args.threads)
     elif args.workers > 1:
-        run_parallel(args, name)
+        run_parallel(args.storage, name, args.trials, args.workers, args.threads, args.data_dir, args.timeout)
     else:
         work(storage, name, args.trials, args.data_dir, args.timeout, args.threads or default_threads(1))
     summarize(storage, name, args)
     return 0
-
-
-def run_kerastuner_study(storage, name: str, settings, data, args) -> None:
-    import optuna
-
-    from tuning.kerastuner_engine import run_kerastuner
-
-    set_threads(args.threads)
-    study = optuna.load_study(study_name=name, storage=storage)
-    holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
-    reporter = Reporter(study, args.trials)
-    try:
-        done = run_kerastuner(study, settings, holdout, args.trials, args.tuner, on_mirror=reporter.poll,
-                              deadline=deadline_from(args.timeout), limit=trials_per_process())
-    finally:
-        reporter.close()
-    if not done:
-        recycle_process()  # KerasTuner leaks like any Keras loop (issue 8): same bound as Optuna workers
-
-
-def run_parallel(args, name: str) -> None:
-    """W worker processes on one study, each with its share of the cores; this process reports."""
-    from tuning.cli import tune_argv
-
-    threads = args.threads or default_threads(args.workers)
-    command = [*tune_argv(), "worker", "--study", name, "--trials", str(args.trials), "--threads", str(threads), "--quiet"]
-    if args.data_dir:
-        command += ["--data-dir", str(args.data_dir)]
-    if args.timeout:
-        command += ["--timeout", str(args.timeout)]
-    env = {**os.environ, "TUNE_STORAGE": resolve_url(args.storage)}  # not argv: keeps passwords out of `ps`
-    workers = [
-        subprocess.Popen([*command, "--seed-offset", str(1000 * index)], env=env, stdout=subprocess.DEVNULL)
-        for index in range(args.workers)
-    ]
-    study, _ = attach(open_storage(args.storage), name)
-    reporter = Reporter(study, args.trials)
-    try:
-        while any(worker.poll() is None for worker in workers):
-            reporter.poll()
-            time.sleep(2.0)
-        reporter.poll()
-    except KeyboardInterrupt:
-        for worker in workers:
-            worker.send_signal(signal.SIGINT)
-        for worker in workers:
-            worker.wait()
-        raise
-    finally:
-        reporter.close()
-    failed = [w.returncode for w in workers if w.returncode]
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(workers)} workers exited with an error (codes {failed})")
 
 
 def summarize(storage, name: str, args) -> None:

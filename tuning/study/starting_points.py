@@ -12,7 +12,8 @@ from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
-from tuning.spaces import BASELINE_EPOCHS, config_from_params, epoch_range
+from tuning.study.settings import StudySettings
+from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, epoch_range
 
 _ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosine", "batch_size": 128}
 
@@ -52,8 +53,6 @@ def warm_start(storage, source: str, settings, num_classes: int, top: int) -> li
     """The params of the `top` best trials of study `source` (the original study's trial left out),
     valid in this study's space: epochs clipped to its budget; the class count is this split's, as
     params never hold it. Bad input (no such study, another family, nothing finished) is a UserError."""
-    from tuning.engine import StudySettings
-
     if source not in optuna.get_all_study_names(storage):
         raise UserError(f"--warm-start {source}: no such study in this storage; `tune status` lists them")
     study = optuna.load_study(study_name=source, storage=storage)

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from data_pipeline import load_split, parse_split_list, resolve_data_dir, train_val_split, upright
-from data_pipeline.download import download, verify
-from data_pipeline.load import DEFAULT_DATA_DIR
-from data_pipeline.splits import RELEASE_URL
+from data_pipeline import (DEFAULT_DATA_DIR, RELEASE_URL, download, load_split, parse_split_list, resolve_data_dir,
+                           train_val_split, upright, verify)
 from tuning.errors import UserError, check_writable_folder
-from tuning.plotting import pyplot, save
+from tuning.results.plotting import pyplot, save
 
 
 def cmd_download(args) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from tuning.artifacts import artifact_dir, artifact_store
+from tuning.trial.artifacts import artifact_dir, artifact_store
 from tuning.errors import UserError
-from tuning.storage import mask, open_storage, resolve_url
+from tuning.study.storage import mask, open_storage, resolve_url
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -14,11 +14,12 @@ import optuna
 from optuna.trial import TrialState
 
 import models
-from models.vgg16 import resolve_weights
-from tuning.artifacts import publish
-from tuning.feature_cache import FeatureCache, cache_off_reason
-from tuning.spaces import SPACES, OptunaSampler
-from tuning.training import fit, release_memory, set_seed
+from data_pipeline import get_split
+from tuning.study.settings import StudySettings
+from tuning.trial.artifacts import publish
+from tuning.trial.feature_cache import FeatureCache, cache_off_reason
+from tuning.trial.spaces import SPACES, OptunaSampler
+from tuning.trial.training import fit, release_memory, set_seed
 
 
 def rss_bytes() -> int:
@@ -71,14 +72,12 @@ def study_is_full(trial: optuna.Trial, target: int | None) -> bool:
 class Objective:
     """Holds the worker's data (loaded once per process) and trains one model per call."""
 
-    def __init__(self, family: str, holdout, num_classes: int, max_epochs: int, seed: int,
-                 space_kwargs=None, characters=None, artifact_store=None, target: int | None = None,
-                 use_feature_cache: bool = True):
-        self.family, self.holdout, self.num_classes = family, holdout, num_classes
-        self.max_epochs, self.seed, self.space_kwargs = max_epochs, seed, space_kwargs or {}
-        self.characters = characters or [str(label) for label in range(num_classes)]
+    def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None, target: int | None = None):
+        self.family, self.holdout, self.num_classes = settings.model, holdout, get_split(settings.split).num_classes
+        self.max_epochs, self.seed, self.space_kwargs = settings.max_epochs, settings.seed, settings.space_kwargs()
+        self.characters = characters or [str(label) for label in range(self.num_classes)]
         self.artifact_store, self.target = artifact_store, target
-        self.feature_cache = FeatureCache() if use_feature_cache else None
+        self.feature_cache = FeatureCache() if settings.feature_cache else None
 
     def __call__(self, trial: optuna.Trial) -> float:
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -120,7 +119,7 @@ class Objective:
             reason = cache_off_reason(parsed)
             if reason is None:
                 prefix, rest = models.build_parts(parsed)
-                holdout, seconds = self.feature_cache.holdout(prefix, parsed, resolve_weights(parsed), self.holdout)
+                holdout, seconds = self.feature_cache.holdout(prefix, parsed, models.vgg16_weights_file(parsed), self.holdout)
                 trial.set_user_attr("feature_cache", "on")
                 trial.set_user_attr("feature_seconds", round(seconds, 3))
                 trial.set_user_attr("params_count", int(prefix.count_params() + rest.count_params()))

@@ -1,4 +1,4 @@
-"""`tune export`: the best trials of a study as JSON configs that `models.build` reads back."""
+"""Exported configs: the best trials of a study as JSON that `models.build` reads back, written and read."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from data_pipeline import get_split
-from data_pipeline.checksums import write_atomic
-from tuning.engine import StudySettings
+from data_pipeline import get_split, write_atomic
+from tuning.study.settings import StudySettings
 from tuning.errors import UserError
 from tuning.provenance import versions
-from tuning.spaces import config_from_params
-from tuning.storage import check_study_name, open_storage
+from tuning.trial.spaces import config_from_params
 
 BEST_DIR = Path("studies/best")
 
@@ -65,30 +63,6 @@ def write_export(document: dict, out: Path) -> Path:
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror}; choose a writable --out path") from None
     return out
-
-
-def cmd_export(args) -> int:
-    storage = open_storage(args.storage, create=False)
-    names = optuna.get_all_study_names(storage)
-    if args.all:
-        chosen = sorted(names)
-        if args.out and len(chosen) > 1:
-            raise UserError("--out names one file; with --all each study goes to studies/best/<study>.json")
-    else:
-        if not args.split and args.study is None:
-            raise UserError("say which study: --split S [--model M], --study NAME, or --all")
-        chosen = [check_study_name(f"emnist-{get_split(args.split).name}-{args.model}" if args.study is None else args.study)]
-    missing = [name for name in chosen if name not in names]
-    if missing or not chosen:
-        raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")
-    documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top) for name in chosen]
-    for document in documents:  # every study checked before any file is written
-        out = Path(args.out) if args.out else BEST_DIR / f"{document['study'].removeprefix('emnist-')}.json"
-        write_export(document, out)
-        best = document["trials"][0]
-        print(f"{document['study']}: best {len(document['trials'])} trial(s) -> {out} "
-              f"(#{best['number']}, val accuracy {best['val_accuracy']:.4f})")
-    return 0
 
 
 def read_export(path: str | os.PathLike) -> dict:

@@ -12,22 +12,36 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import models
-from data_pipeline import load_split, parse_split_list, train_val_split
-from data_pipeline.checksums import sha256_file, write_atomic
+from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
 from tuning.errors import UserError, check_writable_folder
-from tuning.export import read_export
+from tuning.options import MODELS
+from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
-from tuning.training import fit, release_memory, set_seed, timed_evaluate
-
-BASELINE_MODELS = ("cnn", "mlp", "vgg16")
+from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
 
-def model_configs(split, wanted: list[str], source: Path, epochs: int | None, vgg_weights) -> dict[str, dict]:
+
+@dataclass(frozen=True)
+class BenchmarkPlan:
+    """What `tune benchmark` retrains: which splits and models, how many seeds, from where, to where."""
+
+    splits: tuple[Split, ...]
+    models: tuple[str, ...]  # "tuned" and/or model families (the original study's baselines)
+    source: Path = BEST_DIR  # exported configs: a folder or one file
+    seeds: int = 3
+    epochs: int | None = None  # overrides every model's epochs
+    out: Path = Path("reports")
+    vgg_weights: str | None = "imagenet"
+    data_dir: str | None = None
+
+
+def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights) -> dict[str, dict]:
     """name -> config for one split: 'tuned-<family>' from exports, and the asked baselines."""
     configs = {}
     if "tuned" in wanted:
@@ -45,7 +59,7 @@ def model_configs(split, wanted: list[str], source: Path, epochs: int | None, vg
             configs[name] = config
         if not configs:
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
-    for family in BASELINE_MODELS:
+    for family in MODELS:
         if family in wanted:
             overrides = {"weights": vgg_weights} if family == "vgg16" else {}
             configs[f"baseline-{family}"] = models.baseline_config(family, split.name, split.num_classes, **overrides)
@@ -93,24 +107,18 @@ def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, o
     return {"model": name, "seed": seed, "config": config, "metrics": metrics, "history": history_lists}, model
 
 
-def run_benchmark(args) -> list[dict]:
-    splits = parse_split_list(args.splits)
-    wanted = [name.strip() for name in args.models.split(",") if name.strip()]
-    unknown = sorted(set(wanted) - {"tuned", *BASELINE_MODELS})
-    if unknown:
-        raise UserError(f"unknown model {unknown[0]!r} in --models; choose from tuned, cnn, mlp, vgg16")
-    out = Path(args.out)
-    weights = None if args.weights == "none" else args.weights
-    plan = [(split, name, config) for split in splits
-            for name, config in model_configs(split, wanted, Path(args.source), args.epochs, weights).items()]
-    check_writable_folder(out, "--out")
+def run_benchmark(plan: BenchmarkPlan) -> list[dict]:
+    """Every cell of the plan (a rerun keeps the cells already in `plan.out`), split by split."""
+    cells_of = {split.name: model_configs(split, plan.models, plan.source, plan.epochs, plan.vgg_weights)
+                for split in plan.splits}  # every export checked before anything trains
+    check_writable_folder(plan.out, "--out")
     cells = []
-    for split in splits:  # load each split once; every cell of it shares the arrays
-        data = load_split(split.name, args.data_dir)
+    for split in plan.splits:  # load each split once; every cell of it shares the arrays
+        data = load_split(split.name, plan.data_dir)
         holdout = train_val_split(data)
-        for _, name, config in [row for row in plan if row[0] is split]:
-            for seed in range(args.seeds):
-                cells.append(benchmark_cell(out, split, name, config, seed, data, holdout))
+        for name, config in cells_of[split.name].items():
+            for seed in range(plan.seeds):
+                cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout))
     return cells
 
 

@@ -14,9 +14,7 @@ import time
 
 import numpy as np
 
-from data_pipeline.cache_dir import cache_dir
-from data_pipeline.checksums import cached_npy, sha256_file
-from data_pipeline.holdout import TrainVal
+from data_pipeline import TrainVal, cache_dir, cached_npy, sha256_file
 
 #: Bump when GrayToVGGInput, the padding/resizing or the base's layer order changes.
 PREPROCESSING_VERSION = "gray->pad32|resize, bgr-mean, v1"

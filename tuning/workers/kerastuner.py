@@ -1,6 +1,6 @@
 """KerasTuner as a second engine over the very same search spaces, mirrored into Optuna.
 
-The space functions of `tuning.spaces` run over KerasTuner's HyperParameters through a sampler
+The space functions of `tuning.trial.spaces` run over KerasTuner's HyperParameters through a sampler
 adapter; each finished KerasTuner trial is copied into the Optuna study
 `emnist-<split>-<model>-kerastuner` (same param names and distributions, value, per-epoch
 validation accuracy, user attributes), so one dashboard, `tune status` and `tune export` serve
@@ -20,10 +20,10 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 import models
-from tuning.objective import rss_bytes
-from tuning.progress import counts
-from tuning.spaces import SPACES
-from tuning.training import release_memory
+from tuning.trial.objective import rss_bytes
+from tuning.results.progress import Reporter, counts
+from tuning.trial.spaces import SPACES
+from tuning.trial.training import release_memory
 
 TUNERS = ("hyperband", "bayesian", "random")
 STATE_DIR = Path("studies/kerastuner")
@@ -189,3 +189,21 @@ def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: st
     tuner.search(holdout.train_images, holdout.train_labels, validation_data=(holdout.val_images, holdout.val_labels),
                  epochs=settings.max_epochs, verbose=0)
     return counts(study)["complete"] + counts(study)["fail"] >= target or not tuner.stopped_at_limit
+
+
+def work_kerastuner(storage, name: str, settings, holdout, target: int, tuner: str, timeout: int | None = None,
+                    threads: int | None = None) -> None:
+    """Run KerasTuner on study `name` in this process until it mirrors `target` trials; like an Optuna
+    worker, the process is replaced by a fresh one every few trials (KerasTuner leaks like any Keras loop)."""
+    from tuning.workers.loop import deadline_from, recycle_process, set_threads, trials_per_process
+
+    set_threads(threads)
+    study = optuna.load_study(study_name=name, storage=storage)
+    reporter = Reporter(study, target)
+    try:
+        done = run_kerastuner(study, settings, holdout, target, tuner, on_mirror=reporter.poll,
+                              deadline=deadline_from(timeout), limit=trials_per_process())
+    finally:
+        reporter.close()
+    if not done:
+        recycle_process()

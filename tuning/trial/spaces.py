@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol, Sequence
 
 from models import baseline_config, normalize
-from models.baselines import COMMON
+from models import BASELINE_EPOCHS
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
 #: with few steps per epoch it barely moves (issue 14: 4 of 12 demo trials ended near chance).
@@ -22,7 +22,6 @@ LEARNING_RATES = (3e-4, 4e-3)
 SCHEDULES = ["warmup_cosine", "constant"]  # constant: the original study's, kept for its trial
 BATCH_SIZES = [64, 128, 256]  # 32 halves CPU throughput; 512 leaves the dev splits too few steps
 UNITS = [64, 100, 128, 256, 512, 1024]  # 100: the original byclass CNN's second dense layer
-BASELINE_EPOCHS = COMMON["epochs"]  # the original study trained every model 10 epochs
 #: The costliest CNN the search draws: 1.25x the multiply-adds of the original study's big CNN
 #: (a third of the old space cost more than it, up to 9.5x, which one trial could spend a budget on).
 CNN_MAX_MACS = 50_000_000

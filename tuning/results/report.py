@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_pipeline.checksums import write_atomic
-from tuning.plotting import axes_per_split, save
+from data_pipeline import write_atomic
+from tuning.results.plotting import axes_per_split, save
 from tuning.provenance import machine, versions
 
 #: shared/BASELINES.md: (train s, train %, test s, test %, val s, val %), full release, Colab.

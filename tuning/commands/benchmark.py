@@ -1,0 +1,28 @@
+"""`tune benchmark`: retrain the exported best configs and the original study's baselines, timed; write the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from data_pipeline import parse_split_list
+from tuning.errors import UserError
+from tuning.options import MODELS
+from tuning.results.benchmark import BenchmarkPlan, run_benchmark
+from tuning.results.report import write_report
+
+
+def plan_from_args(args) -> BenchmarkPlan:
+    wanted = tuple(name.strip() for name in args.models.split(",") if name.strip())
+    unknown = sorted(set(wanted) - {"tuned", *MODELS})
+    if unknown or not wanted:
+        raise UserError(f"unknown model {unknown[0] if unknown else args.models!r} in --models; "
+                        f"choose from tuned, {', '.join(MODELS)}")
+    return BenchmarkPlan(splits=tuple(parse_split_list(args.splits)), models=wanted, source=Path(args.source),
+                         seeds=args.seeds, epochs=args.epochs, out=Path(args.out),
+                         vgg_weights=None if args.weights == "none" else args.weights, data_dir=args.data_dir)
+
+
+def cmd_benchmark(args) -> int:
+    plan = plan_from_args(args)
+    print(f"report: {write_report(run_benchmark(plan), plan.out, plan.seeds)}")
+    return 0

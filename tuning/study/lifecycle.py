@@ -1,0 +1,131 @@
+"""A study's life: create or resume it, queue its starting points, attach workers to it.
+
+A study is one (split, model family); everything a worker needs to join it (split, family, seed,
+epochs, sampler, pruner, data checksums) is stored in the study's attributes, so `tune worker`
+on another machine needs only the study name and the storage URL.
+"""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from data_pipeline import get_split
+from models import baseline_config, normalize
+from tuning.errors import UserError
+from tuning.provenance import versions
+from tuning.study.samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
+from tuning.study.settings import StudySettings
+from tuning.study.starting_points import known_good
+from tuning.trial.spaces import baseline_params
+
+
+INITIALIZED = "initialized"  # the study attribute `initialize` writes last
+
+
+INITIALIZE_WAIT_S = 30.0  # how long a joining worker waits for another to finish initializing
+
+
+def create_or_resume(storage, name: str, settings: StudySettings, checksums: dict, target: int,
+                     engine: str = "optuna", warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
+    """The study `name`, created with its settings and the baseline trial, or resumed as it is.
+
+    Workers started together race: one creates the study and writes its attributes one by one,
+    the others find it half-written. They wait for `initialize`'s last attribute; if it never
+    comes (the creator died), they initialize it themselves, with the same settings.
+    """
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=name, storage=storage)
+        if wait_for_initialization(study):
+            return resume(study, name, settings, checksums, target, engine)
+    return initialize(study, settings, checksums, target, engine, warm_start)
+
+
+def wait_for_initialization(study: optuna.Study) -> bool:
+    """Wait (up to INITIALIZE_WAIT_S) until the study is initialized, or has trials (then it is not
+    ours to rewrite: `StudySettings.from_attrs` names what it lacks). False: it is still
+    half-written and has no trial, so its creator died."""
+    deadline = time.monotonic() + INITIALIZE_WAIT_S
+    finished_or_running = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    while not (study.user_attrs.get(INITIALIZED) or study.get_trials(deepcopy=False, states=finished_or_running)):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
+    return True
+
+
+def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: dict, target: int,
+           engine: str = "optuna") -> optuna.Study:
+    """The existing study, once it is shown to tune the same split, model and data files with the same engine."""
+    stored = StudySettings.from_attrs(study.user_attrs, name)
+    stored_engine = study.user_attrs.get("engine", "optuna")
+    if stored_engine != engine:
+        raise UserError(f"study {name} is run by {stored_engine}, not {engine}; resume it with --engine {stored_engine} "
+                        "or pick another --study name")
+    if (stored.split, stored.model) != (settings.split, settings.model):
+        raise UserError(
+            f"study {name} tunes {stored.model} on {stored.split}, not {settings.model} on {settings.split}; "
+            "pick another --study name"
+        )
+    if study.user_attrs.get("data_checksums") != checksums:
+        raise UserError(f"study {name} was tuned on other data files than these; use the same --data-dir or a new --study")
+    study.set_user_attr("target_trials", max(target, study.user_attrs.get("target_trials", 0)))
+    return study
+
+
+def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, target: int,
+               engine: str = "optuna", warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
+    """Record the study's settings and provenance, and (Optuna engine) queue its starting points:
+    the original study's model first, then `warm_start`'s (source study, params), then the known-good configs. The
+    marker INITIALIZED is written last, so joining workers know when it is complete."""
+    for key, value in settings.__dict__.items():
+        study.set_user_attr(key, value)
+    study.set_user_attr("engine", engine)
+    study.set_user_attr("data_checksums", checksums)
+    study.set_user_attr("versions", versions())
+    study.set_user_attr("target_trials", target)
+    study.set_user_attr("holdout", "last len(test) images of train" + (
+        f", train subset {settings.train_fraction:g} (stratified, seed {settings.seed})" if settings.train_fraction < 1 else ""
+    ))
+    if engine == "optuna":  # KerasTuner draws its own trials; an enqueued one would wait forever
+        num_classes = get_split(settings.split).num_classes
+        weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
+        original = baseline_config(settings.model, settings.split, num_classes, **weights)
+        original["epochs"] = min(original["epochs"], settings.max_epochs)
+        # skip_if_exists: a worker that finds the creator dead initializes again
+        study.enqueue_trial(baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
+                            user_attrs={"baseline": True, "fixed_config": normalize(original)}, skip_if_exists=True)
+        source, warm_params = warm_start or (None, [])
+        if source:
+            study.set_user_attr("warm_start", source)
+        for origin, points in (("warm start", warm_params), ("known good", known_good(settings.model, settings.max_epochs))):
+            for params in points:
+                study.enqueue_trial(params, user_attrs={"starting_point": origin}, skip_if_exists=True)
+    study.set_user_attr(INITIALIZED, True)
+    return study
+
+
+def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, StudySettings]:
+    """Load an existing study with the sampler and pruner its settings name."""
+    if name not in optuna.get_all_study_names(storage):
+        raise UserError(f"no study named {name!r} in this storage; start it with `tune start` or list studies with `tune status`")
+    attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+    settings = StudySettings.from_attrs(attrs, name)
+    if settings.sampler not in SAMPLERS or settings.pruner not in PRUNERS:  # a KerasTuner study's mirror
+        return optuna.load_study(study_name=name, storage=storage), settings
+    study = optuna.load_study(
+        study_name=name,
+        storage=storage,
+        sampler=make_sampler(settings.sampler, settings.seed if seed is None else seed, attrs.get("target_trials", 40)),
+        pruner=make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes),
+    )
+    return study, settings
+
+
+def best_trial(study: optuna.Study):
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return max(complete, key=lambda t: t.value) if complete else None

@@ -1,0 +1,65 @@
+"""Samplers and pruners by name: the tables `tune start --sampler/--pruner` offer, and the chance floor."""
+
+from __future__ import annotations
+
+import optuna
+
+
+def startup_trials(target: int) -> int:
+    """Trials TPE draws before it models the study: Optuna's 10 would be a 12-trial study's whole
+    budget; a quarter of the budget, 4..10 (the enqueued starting points count among them)."""
+    return max(4, min(10, target // 4))
+
+
+def make_sampler(name: str, seed: int | None, target: int = 40) -> optuna.samplers.BaseSampler:
+    return SAMPLERS[name](seed, startup_trials(target))
+
+
+def _tpe(seed, startup):
+    # group: the space is conditional (blocks, optimizer), so model each set of co-occurring params
+    # jointly; constant_liar keeps parallel workers from proposing the same point
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, group=True,
+                                      constant_liar=True)
+
+
+def _cmaes(seed, startup):
+    # CMA-ES models the numeric params; the categorical ones come from its independent (random) sampler
+    return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=startup, warn_independent_sampling=False,
+                                        consider_pruned_trials=True)  # as its docs advise under a pruner
+
+
+#: sampler name -> factory(seed, startup trials); `tune start --sampler` offers these keys
+SAMPLERS = {"tpe": _tpe, "random": lambda seed, startup: optuna.samplers.RandomSampler(seed=seed), "cmaes": _cmaes}
+
+
+class StopHopeless(optuna.pruners.BasePruner):
+    """Prunes a trial whose validation accuracy is still below `floor` (twice chance) after an
+    epoch, whatever its Hyperband bracket holds; otherwise asks `inner`. The original study's trial
+    is the reference and is never pruned for being weak. Not a HyperbandPruner itself, so samplers
+    learn from every trial, not only from those of the trial's own bracket."""
+
+    def __init__(self, inner: optuna.pruners.BasePruner, floor: float):
+        self.inner, self.floor = inner, floor
+
+    def prune(self, study, trial) -> bool:
+        step = trial.last_step
+        if step is None or trial.user_attrs.get("baseline"):
+            return False
+        if trial.intermediate_values[step] < self.floor:
+            return True
+        return self.inner.prune(study, trial)
+
+
+def make_pruner(name: str, max_epochs: int, num_classes: int = 10) -> optuna.pruners.BasePruner:
+    """The named pruner behind the chance floor; `none` prunes nothing at all."""
+    pruner = PRUNERS[name](max_epochs)
+    return pruner if name == "none" else StopHopeless(pruner, floor=2.0 / num_classes)
+
+
+#: pruner name -> factory(max_epochs); `tune start --pruner` offers these keys
+PRUNERS = {
+    "hyperband": lambda max_epochs: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs,
+                                                                   reduction_factor=3),
+    "median": lambda max_epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    "none": lambda max_epochs: optuna.pruners.NopPruner(),
+}

@@ -1,0 +1,43 @@
+"""What a study is: its settings, stored in the study's attributes so any worker can join it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tuning.errors import UserError
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    split: str
+    model: str
+    seed: int = 0
+    max_epochs: int = 10
+    train_fraction: float = 1.0
+    sampler: str = "tpe"
+    pruner: str = "hyperband"
+    vgg_weights: str | None = "imagenet"  # "imagenet", None (random init) or a weights file
+    feature_cache: bool = True  # vgg16: cache the frozen base's output (tuning.trial.feature_cache)
+    fine_tune_blocks: int = 0  # vgg16: the search may also train the last 0..K conv blocks
+
+    def space_kwargs(self) -> dict:
+        """Extra arguments of the study's search space (only vgg16 has any)."""
+        if self.model != "vgg16":
+            return {}
+        return {**self.weights_kwargs(), "fine_tune_blocks": self.fine_tune_blocks}
+
+    def weights_kwargs(self) -> dict:
+        """The VGG16 config keys that say which weights the base loads."""
+        if self.vgg_weights in (None, "imagenet"):
+            return {"weights": self.vgg_weights}
+        return {"weights": "imagenet", "weights_path": self.vgg_weights}
+
+    @classmethod
+    def from_attrs(cls, attrs: dict, study_name: str = "this study") -> "StudySettings":
+        missing = [key for key in ("split", "model", "seed", "max_epochs") if key not in attrs]
+        if missing:
+            raise UserError(
+                f"study {study_name} was not made by `tune start` (it lacks {', '.join(missing)}); "
+                "use `tune start --study NAME` for a new one"
+            )
+        return cls(**{key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs})

@@ -1,0 +1,131 @@
+"""The worker loop: run trials until the study holds N, recycle the process, honour deadlines and signals."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from data_pipeline import load_split, resolve_data_dir, train_val_split
+from tuning.errors import UserError, env_int
+from tuning.results.progress import Reporter, counts
+from tuning.study.lifecycle import attach
+from tuning.trial.artifacts import artifact_store
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so Optuna records the running trial before we exit (143)."""
+
+
+def raise_terminated(signum, frame):
+    raise Terminated()
+
+
+#: TensorFlow keeps ~10 MB per trained model that clear_session() does not free (tensorflow#61791),
+#: so a worker process runs at most TUNE_TRIALS_PER_PROCESS trials, then execs itself afresh (same pid, same
+#: command, which resumes). Bounds memory like gunicorn's max_requests.
+def trials_per_process() -> int:
+    return env_int("TUNE_TRIALS_PER_PROCESS", 8)
+
+
+def deadline_from(timeout) -> float | None:
+    """A --timeout as an absolute time, kept in the environment so a recycled process keeps it."""
+    if "TUNE_DEADLINE" not in os.environ and timeout:
+        os.environ["TUNE_DEADLINE"] = str(time.time() + timeout)
+    return float(os.environ["TUNE_DEADLINE"]) if "TUNE_DEADLINE" in os.environ else None
+
+
+def tune_argv() -> list[str]:
+    """How to run this same `tune` again in a child process."""
+    return [sys.executable, "-m", "tuning.cli"]
+
+
+def recycle_process() -> None:
+    """Replace this process by a fresh run of the same `tune` command (it resumes the study)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.environ["TUNE_RECYCLED"] = "1"
+    os.execv(sys.executable, [sys.executable, "-m", "tuning.cli", *sys.argv[1:]])
+
+
+#: this many trials in a row of one process failing with the same reason stop it: the next would too
+REPEATED_FAILURES = 3
+
+
+def run_trials(study: optuna.Study, objective, target: int, deadline: float | None = None, on_trial_end=None,
+               limit: int | None = None) -> bool:
+    """Run trials until the study holds `target` finished (complete or pruned) trials, the wall
+    clock passes `deadline` (time.time()), or this call has run `limit` trials. True when done.
+
+    While the remaining trials are all running elsewhere, wait: one of them may fail (a killed
+    worker's trial is failed after the heartbeat grace period and retried), and then it is ours.
+    Failed trials do not count, so a failure that repeats (a bad weights file, a config the machine
+    cannot build) would loop forever: REPEATED_FAILURES alike in a row stop the run instead.
+    """
+    failures: list[str] = []
+
+    def note_failure(study, trial) -> None:
+        reason = trial.user_attrs.get("fail_reason")
+        if trial.state == TrialState.FAIL and reason and not reason.startswith("not run:"):
+            failures.append(reason)
+        elif trial.state != TrialState.FAIL:
+            failures.clear()
+
+    callbacks = [note_failure] + ([on_trial_end] if on_trial_end else [])
+    ran = 0
+    while True:
+        tally = counts(study)
+        if tally["finished"] >= target or (deadline and time.time() >= deadline):
+            return True
+        if limit is not None and ran >= limit:
+            return False
+        if tally["finished"] + tally["running"] >= target and tally["waiting"] == 0:
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(1.0)
+            continue
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
+        ran += 1
+        if len(failures) >= REPEATED_FAILURES and len(set(failures[-REPEATED_FAILURES:])) == 1:
+            raise UserError(f"stopped: the last {REPEATED_FAILURES} trials all failed with {failures[-1]!r}; "
+                            "fix that, then run the same command again to resume")
+
+
+def set_threads(threads: int | None) -> None:
+    """Pin TensorFlow's thread pools (before any op runs); None leaves TF's default."""
+    if not threads:
+        return
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+
+
+def default_threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, quiet=False, seed_offset=0) -> None:
+    """Join study `name` in this process and run trials until it holds `target` finished."""
+    from tuning.trial.objective import Objective
+
+    study, settings = attach(storage, name)
+    study, _ = attach(storage, name, seed=settings.seed + seed_offset + len(study.get_trials(deepcopy=False)))
+    data = load_split(settings.split, data_dir)
+    if study.user_attrs.get("data_checksums") != data.checksums:
+        raise UserError(f"the data in {data_dir or 'the data dir'} differs from the files study {name} was tuned on; pass the same --data-dir")
+    holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
+    set_threads(threads)
+    objective = Objective(settings, holdout, characters=data.split.characters(resolve_data_dir(data_dir)),
+                          artifact_store=artifact_store(), target=target)
+    reporter = None if quiet else Reporter(study, target)
+    try:
+        done = run_trials(study, objective, target, deadline_from(timeout),
+                          on_trial_end=reporter.poll if reporter else None, limit=trials_per_process())
+    finally:
+        if reporter:
+            reporter.close()
+    if not done:
+        recycle_process()
