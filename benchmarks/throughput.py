@@ -75,7 +75,7 @@ def trial_fit(family, baseline_split, split, holdout, epochs, folder) -> tuple[f
     import optuna
 
     from tuning.trial.artifacts import artifact_store
-    from tuning.study.settings import StudySettings
+    from tuning.settings import StudySettings
     from tuning.trial.objective import Objective
     from tuning.trial.spaces import baseline_params
     from tuning.study.storage import open_storage

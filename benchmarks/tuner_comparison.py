@@ -129,7 +129,7 @@ def main() -> None:
     baseline = statistics.mean(baselines)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
 
-    from tuning.results.plotting import pyplot, save
+    from tuning.plotting import pyplot, save
 
     figure, axis = pyplot().subplots(figsize=(9, 5))
     for index, engine in enumerate(engines):

@@ -96,7 +96,15 @@ def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
 def test_verdicts_say_what_a_comparison_lacks():
     from tuning.results.report import verdicts
 
-    theirs, ours = {"test_accuracy": (0.90, 0.01)}, {"test_accuracy": (0.95, 0.01)}
-    assert "no baseline CNN in this run" in verdicts({("mnist", "tuned-cnn"): ours})[0]
-    assert "no tuned model in this run" in verdicts({("mnist", "baseline-cnn"): theirs})[0]
-    assert "tuned-cnn BEATS" in verdicts({("mnist", "tuned-cnn"): ours, ("mnist", "baseline-cnn"): theirs})[0]
+    def stats(accuracy):
+        return {"test_accuracy": (accuracy, 0.01, 2), "epochs": (3, 0, 2)}
+
+    assert "no baseline in this run" in verdicts({("mnist", "tuned-cnn"): stats(0.95)})[0]
+    assert "no tuned model in this run" in verdicts({("mnist", "baseline-cnn"): stats(0.90)})[0]
+    line = verdicts({("mnist", "tuned-cnn"): stats(0.95), ("mnist", "baseline-cnn"): stats(0.90),
+                     ("mnist", "baseline-mlp"): stats(0.96)})[0]
+    assert "tuned-cnn beats the original study's CNN (95.00% vs 90.00%, test error 0.50x)" in line
+    assert "does NOT beat the MLP baseline (95.00% vs 96.00%, test error 1.25x)" in line
+    assert "near chance" not in line
+    untrained = verdicts({("mnist", "tuned-cnn"): stats(0.89), ("mnist", "baseline-cnn"): stats(0.15)})[0]
+    assert "did not train in 3 epochs (near chance)" in untrained

@@ -3,6 +3,7 @@
 import json
 import sqlite3
 
+import optuna
 import pytest
 
 from tests.conftest import assert_one_line_error, run_tune
@@ -49,6 +50,11 @@ def test_two_workers_share_one_sqlite_study(tmp_path, data_dir):
     numbers = [number for number, _ in rows]
     assert len(numbers) == len(set(numbers))
     assert sum(state in ("COMPLETE", "PRUNED") for _, state in rows) == 20
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials
+    per_worker = {}
+    for trial in trials:
+        per_worker[trial.user_attrs.get("worker")] = per_worker.get(trial.user_attrs.get("worker"), 0) + 1
+    assert len(per_worker) == 2 and min(per_worker.values()) >= 3, per_worker  # both workers ran trials
 
 
 def test_worker_refuses_a_study_that_does_not_exist(tmp_path, data_dir):
@@ -86,3 +92,6 @@ def test_worker_process_is_recycled_every_k_trials_and_finishes_the_study(tmp_pa
     assert result.stdout.count("study emnist-mnist-mlp on") == 1 and result.stdout.count("best trial #") == 1
     workers = {row["study"]: row for row in json.loads(run_tune("status", "--json", cwd=tmp_path).stdout)}
     assert workers["emnist-mnist-mlp"]["complete"] + workers["emnist-mnist-mlp"]["pruned"] == 5
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials
+    assert [t.user_attrs["process_run"] for t in trials] == [0, 0, 1, 1, 2]  # 2 trials a process, 3 processes
+    assert len({t.user_attrs["worker"] for t in trials}) == 1  # execv: the same pid throughout

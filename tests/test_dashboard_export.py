@@ -89,11 +89,14 @@ def test_dashboard_shows_study_trials_and_learning_curves_in_chromium(study_dir)
         server.wait(timeout=30)
 
 
-def test_dashboard_warns_when_listening_on_all_interfaces(study_dir):
-    process = subprocess.Popen([*tune_command(), "dashboard", "--host", "0.0.0.0", "--port", str(free_port())],
-                               cwd=study_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
-    process.terminate()
+def test_dashboard_warns_when_listening_on_all_interfaces_and_serves(study_dir):
+    port = free_port()
+    process = serve([*tune_command(), "dashboard", "--host", "0.0.0.0", "--port", str(port)], study_dir, port)
+    try:
+        assert study_names(port) == ["emnist-mnist-mlp"]  # it serves the study, on every interface
+        assert process.poll() is None
+    finally:
+        process.terminate()
     _, err = process.communicate(timeout=30)
     assert "warning: listening on 0.0.0.0" in err
 
@@ -128,8 +131,14 @@ def test_export_rebuilds_the_same_model_without_optuna(study_dir, tmp_path):
     status = json.loads(run_tune("status", "--json", cwd=study_dir).stdout)[0]
     assert values[0] == status["best_value"]
     best = document["trials"][0]
-    assert models.build(best["config"]).count_params() > 0
     assert best["params"] == status["best_params"]
+    import optuna
+
+    trial = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{study_dir}/studies/optuna.db").trials[best["number"]]
+    rebuilt, trained = models.build(best["config"]), models.build(trial.user_attrs["config"])
+    assert rebuilt.count_params() == trial.user_attrs["params_count"]  # what the trial counted when it trained
+    assert [(type(layer).__name__, layer.output.shape) for layer in rebuilt.layers] == \
+        [(type(layer).__name__, layer.output.shape) for layer in trained.layers]
 
 
 def test_export_default_path_and_all(study_dir):

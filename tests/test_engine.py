@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 
 from data_pipeline import load_split, train_val_split
 from tuning.study.lifecycle import INITIALIZED, create_or_resume, initialize
-from tuning.study.settings import StudySettings
+from tuning.settings import StudySettings
 from tuning.workers.loop import run_trials
 from tuning.errors import UserError
 from tuning.trial.objective import Objective
@@ -114,3 +114,47 @@ def test_a_foreign_study_with_trials_is_refused_not_taken_over(tmp_path):
     with pytest.raises(UserError, match="not made by `tune start`"):
         create_or_resume(storage, "s", SETTINGS, CHECKSUMS, target=4)
     assert optuna.load_study(study_name="s", storage=storage).user_attrs == {}
+
+
+def curve_objective(curves):
+    """An objective that reports the next of `curves` (a list of per-epoch accuracies) epoch by epoch."""
+    def objective(trial):
+        curve = curves[trial.number]
+        for step, value in enumerate(curve, start=1):
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return curve[-1]
+
+    return objective
+
+
+@pytest.mark.parametrize("name", ["hyperband", "median"])
+def test_the_projects_pruners_stop_weak_trials_and_let_strong_ones_finish(name):
+    """The pruners `tune start` builds (not a stand-in): with 10 classes, a trial at chance stops
+    after its first epoch whatever the inner pruner says; a mediocre one (above the chance floor) is
+    stopped by the inner pruner once strong trials exist; the strong ones run to the end."""
+    from tuning.study.samplers import make_pruner
+
+    epochs = 9
+    strong = [[0.6 + 0.03 * step + 0.001 * k for step in range(epochs)] for k in range(16)]
+    mediocre = [[0.3] * epochs for _ in range(4)]
+    at_chance = [[0.1] * epochs]
+    curves = strong + mediocre + at_chance
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(name, epochs, num_classes=10),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(curve_objective(curves), n_trials=len(curves))
+    trials = study.trials
+    steps_run = [len(t.intermediate_values) for t in trials]
+    assert trials[-1].state == TrialState.PRUNED and steps_run[-1] == 1  # the chance floor
+    assert all(t.state == TrialState.PRUNED and len(t.intermediate_values) < epochs for t in trials[16:20]), steps_run
+    assert sum(t.state == TrialState.COMPLETE for t in trials[:16]) >= 8, steps_run
+
+
+def test_the_reference_trial_is_never_pruned_for_being_weak():
+    from tuning.study.samplers import make_pruner
+
+    study = optuna.create_study(direction="maximize", pruner=make_pruner("hyperband", 4, num_classes=10))
+    study.enqueue_trial({}, user_attrs={"baseline": True})
+    study.optimize(curve_objective([[0.1, 0.1, 0.15, 0.2], [0.1] * 4]), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED]

@@ -10,7 +10,7 @@ from data_pipeline import load_split, train_val_split
 from data_pipeline import cache_dir
 from tuning.workers.loop import run_trials
 from tuning.trial.feature_cache import FeatureCache
-from tuning.study.settings import StudySettings
+from tuning.settings import StudySettings
 from tuning.trial.objective import Objective
 
 

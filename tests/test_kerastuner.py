@@ -84,4 +84,5 @@ def test_kerastuner_process_is_recycled_every_k_trials_and_finishes(tmp_path, da
     study = optuna.load_study(study_name="emnist-mnist-mlp-kerastuner",
                               storage=f"sqlite:///{tmp_path / 'studies' / 'optuna.db'}")
     assert len({t.user_attrs["kerastuner_trial_id"] for t in study.trials}) == 5
+    assert [t.user_attrs["process_run"] for t in study.trials] == [0, 0, 1, 1, 2]
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5

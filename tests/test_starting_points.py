@@ -6,7 +6,7 @@ from optuna.trial import TrialState
 
 from data_pipeline import load_split, train_val_split
 from tuning.study.lifecycle import create_or_resume
-from tuning.study.settings import StudySettings
+from tuning.settings import StudySettings
 from tuning.workers.loop import run_trials
 from tuning.errors import UserError
 from tuning.trial.objective import Objective

@@ -11,7 +11,7 @@ import numpy as np
 from data_pipeline import (DEFAULT_DATA_DIR, RELEASE_URL, download, load_split, parse_split_list, resolve_data_dir,
                            train_val_split, upright, verify)
 from tuning.errors import UserError, check_writable_folder
-from tuning.results.plotting import pyplot, save
+from tuning.plotting import pyplot, save
 
 
 def cmd_download(args) -> int:

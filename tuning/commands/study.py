@@ -10,7 +10,7 @@ from data_pipeline import get_split, load_split, resolve_data_dir, train_val_spl
 from tuning.errors import UserError, check_writable_folder
 from tuning.results.progress import counts
 from tuning.study.lifecycle import attach, best_trial, create_or_resume
-from tuning.study.settings import StudySettings
+from tuning.settings import StudySettings
 from tuning.study.starting_points import warm_start
 from tuning.study.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
 from tuning.trial.artifacts import artifact_dir

@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from data_pipeline import get_split, write_atomic
-from tuning.study.settings import StudySettings
+from tuning.settings import StudySettings
 from tuning.errors import UserError
 from tuning.provenance import versions
 from tuning.trial.spaces import config_from_params

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_pipeline import write_atomic
-from tuning.results.plotting import axes_per_split, save
+from data_pipeline import get_split, write_atomic
+from tuning.plotting import axes_per_split, save
 from tuning.provenance import machine, versions
 
 #: shared/BASELINES.md: (train s, train %, test s, test %, val s, val %), full release, Colab.
@@ -76,22 +76,34 @@ def ratio_lines(summary) -> list[str]:
     return lines
 
 
+BASELINE_NAMES = {"baseline-cnn": "the original study's CNN", "baseline-mlp": "the MLP baseline",
+                  "baseline-vgg16": "the VGG16 head"}
+
+
 def verdicts(summary) -> list[str]:
+    """Per split and tuned model: how it compares with every baseline in the run, on test accuracy
+    (and test error, the figure the goals use); a baseline that never left chance is called so."""
     lines = []
-    for split in sorted({s for s, _ in summary}):
-        cnn = summary.get((split, "baseline-cnn"))
-        for (s, model), stats in sorted(summary.items()):
-            if s != split or not model.startswith("tuned") or not cnn:
-                continue
-            ours, theirs = stats["test_accuracy"][0], cnn["test_accuracy"][0]
-            word = "BEATS" if ours > theirs else "does NOT beat"
-            lines.append(f"- {split}: {model} {word} the original study's CNN on test accuracy "
-                         f"({ours * 100:.2f}% vs {theirs * 100:.2f}%, {ours * 100 - theirs * 100:+.2f} points)")
+    for (split, model), stats in sorted(summary.items()):
+        baselines = [(name, summary[(split, name)]) for name in BASELINE_NAMES if (split, name) in summary]
+        if not model.startswith("tuned") or not baselines:
+            continue
+        ours = stats["test_accuracy"][0]
+        parts = []
+        for name, theirs_stats in baselines:
+            theirs = theirs_stats["test_accuracy"][0]
+            word = "beats" if ours > theirs else "does NOT beat"
+            ratio = (1 - ours) / (1 - theirs) if theirs < 1 else float("inf")
+            untrained = (f"; it did not train in {theirs_stats['epochs'][0]:.0f} epochs (near chance)"
+                         if theirs < 2.0 / get_split(split).num_classes else "")
+            parts.append(f"{word} {BASELINE_NAMES[name]} ({ours * 100:.2f}% vs {theirs * 100:.2f}%, "
+                         f"test error {ratio:.2f}x{untrained})")
+        lines.append(f"- {split}: {model} " + "; ".join(parts))
     if lines:
         return lines
     if not any(model.startswith("tuned") for _, model in summary):
         return ["- no tuned model in this run (add `tuned` to --models after `tune export`)"]
-    return ["- no baseline CNN in this run to compare with (add `cnn` to --models)"]
+    return ["- no baseline in this run to compare with (add cnn, mlp or vgg16 to --models)"]
 
 
 def model_colors(models) -> dict[str, str]:

@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
-from tuning.study.settings import StudySettings
+from tuning.settings import StudySettings
 from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, epoch_range
 
 _ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosine", "batch_size": 128}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning.results.plotting import pyplot, save
+from tuning.plotting import pyplot, save
 
 DEFAULT_ARTIFACTS = "studies/artifacts"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import time
 
 import keras
@@ -15,7 +14,8 @@ from optuna.trial import TrialState
 
 import models
 from data_pipeline import get_split
-from tuning.study.settings import StudySettings
+from tuning.provenance import worker_identity
+from tuning.settings import StudySettings
 from tuning.trial.artifacts import publish
 from tuning.trial.feature_cache import FeatureCache, cache_off_reason
 from tuning.trial.spaces import SPACES, OptunaSampler
@@ -80,7 +80,8 @@ class Objective:
         self.feature_cache = FeatureCache() if settings.feature_cache else None
 
     def __call__(self, trial: optuna.Trial) -> float:
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        for key, value in worker_identity().items():
+            trial.set_user_attr(key, value)
         if study_is_full(trial, self.target):
             trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")
             raise StudyFull()

@@ -9,8 +9,6 @@ both engines. KerasTuner keeps its own state under studies/kerastuner/<study>/ a
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 import models
+from tuning.provenance import worker_identity
 from tuning.trial.objective import rss_bytes
 from tuning.results.progress import Reporter, counts
 from tuning.trial.spaces import SPACES
@@ -112,7 +111,7 @@ def mirror_trial(study: optuna.Study, kt_trial, space: SpaceHyperModel, train_si
         "kerastuner_trial_id": trial_id, "engine": "kerastuner", "config": space.config,
         "params_count": space.params_count, "epochs_run": epochs, "fit_seconds": round(space.fit_seconds, 3),
         "images_per_second": round(train_size * epochs / space.fit_seconds, 1) if space.fit_seconds else 0.0,
-        "worker": f"{socket.gethostname()}:{os.getpid()}", "worker_rss_mb": round(rss_bytes() / 2**20, 1),
+        **worker_identity(), "worker_rss_mb": round(rss_bytes() / 2**20, 1),
     }
     if logs:
         attrs["val_loss"] = logs[-1].get("val_loss")

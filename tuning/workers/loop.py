@@ -47,7 +47,7 @@ def recycle_process() -> None:
     """Replace this process by a fresh run of the same `tune` command (it resumes the study)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os.environ["TUNE_RECYCLED"] = "1"
+    os.environ["TUNE_RECYCLED"] = str(int(os.environ.get("TUNE_RECYCLED") or 0) + 1)  # trials record it
     os.execv(sys.executable, [sys.executable, "-m", "tuning.cli", *sys.argv[1:]])
 
 
