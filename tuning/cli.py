@@ -24,11 +24,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def positive_int(text: str) -> int:
+def whole(text: str, wanted: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give one >= 1") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {wanted}") from None
+
+
+def positive_int(text: str) -> int:
+    value = whole(text, "one >= 1")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not allowed; give a whole number >= 1")
     return value
@@ -36,10 +40,7 @@ def positive_int(text: str) -> int:
 
 def seed_int(text: str) -> int:
     """A seed every sampler and NumPy accept: 0 .. 2**31-1 (workers add their offsets below 2**32)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a seed in 0..{2**31 - 1}") from None
+    value = whole(text, f"a seed in 0..{2**31 - 1}")
     if not 0 <= value < 2**31:
         raise argparse.ArgumentTypeError(f"{value} is not a seed; give a whole number in 0..{2**31 - 1}")
     return value

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from matplotlib import ticker
 
 from data_pipeline import get_split, write_atomic
 from tuning.plotting import axes_per_split, save
@@ -120,12 +121,19 @@ def plot_accuracy_vs_time(summary, path: Path) -> None:
                 axis.errorbar(stats["fit_seconds"][0], stats["test_accuracy"][0] * 100, xerr=stats["fit_seconds"][1],
                               yerr=stats["test_accuracy"][1] * 100, fmt="o", capsize=4, color=colors[model], label=model)
         axis.set_xscale("log")
-        axis.set_xlabel("fit time, s (log)")
-        axis.set_ylabel("test accuracy, %")
-        axis.set_title(f"{split}: test accuracy vs fit time (mean ± sd over seeds)")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))  # labelled even within one decade
+        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())  # minor labels (2x10^0, 3x10^0...) overlapped
+        finish_axis(axis, "fit time, s (log)", "test accuracy, %", f"{split}: test accuracy vs fit time (mean ± sd over seeds)")
     save(figure, path)
+
+
+def finish_axis(axis, xlabel: str, ylabel: str, title: str) -> None:
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
 
 
 def plot_learning_curves(cells: list[dict], path: Path) -> None:
@@ -137,11 +145,7 @@ def plot_learning_curves(cells: list[dict], path: Path) -> None:
             values = cell["history"]["val_accuracy"]
             axis.plot(range(1, len(values) + 1), np.array(values) * 100, color=color, alpha=0.8,
                       label=cell["model"] if cell["seed"] == 0 else None)
-        axis.set_xlabel("epoch")
-        axis.set_ylabel("validation accuracy, %")
-        axis.set_title(f"{split}: validation accuracy per epoch (one line per seed)")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        finish_axis(axis, "epoch", "validation accuracy, %", f"{split}: validation accuracy per epoch (one line per seed)")
     save(figure, path)
 
 
