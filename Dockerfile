@@ -7,12 +7,14 @@ ENV PYTHONUNBUFFERED=1 \
     EMNIST_CACHE_DIR=/cache \
     TUNE_ARTIFACTS=/artifacts
 
+# EXTRAS="[gpu]" builds the GPU image (TensorFlow with its CUDA libraries): compose's gpu-worker
+ARG EXTRAS=""
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY data_pipeline ./data_pipeline
 COPY models ./models
 COPY tuning ./tuning
-RUN pip install . && useradd --create-home tune && mkdir -p /cache /artifacts && chown tune /cache /artifacts
+RUN pip install ".${EXTRAS}" && useradd --create-home tune && mkdir -p /cache /artifacts && chown tune /cache /artifacts
 USER tune
 
 ENTRYPOINT ["tune"]

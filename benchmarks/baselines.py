@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tuning._quiet import import_tensorflow_quietly  # noqa: E402
+from tuning._quiet import import_backend_quietly  # noqa: E402
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
-    import_tensorflow_quietly()
+    import_backend_quietly()
 
     import models
     from data_pipeline import load_split, train_val_split

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tuning._quiet import import_tensorflow_quietly  # noqa: E402
+from tuning._quiet import import_backend_quietly  # noqa: E402
 
 MODELS = {"cnn-small": ("cnn", "digits"), "cnn-big": ("cnn", "balanced"), "mlp": ("mlp", "balanced")}
 
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--models", default="cnn-small,cnn-big,mlp")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
-    import_tensorflow_quietly()
+    import_backend_quietly()
     import models
     from data_pipeline import get_split, load_split, train_val_split
 

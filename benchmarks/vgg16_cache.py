@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 
 
 def make_weights(folder: Path) -> str:
-    from tuning._quiet import import_tensorflow_quietly
+    from tuning._quiet import import_backend_quietly
 
-    import_tensorflow_quietly()
+    import_backend_quietly()
     import keras
 
     keras.utils.set_random_seed(0)

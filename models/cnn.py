@@ -87,5 +87,5 @@ def build_cnn(config: CNNConfig) -> keras.Model:
         x = layers.Dense(units, activation="relu")(x)
         if config.dense_dropout:
             x = layers.Dropout(config.dense_dropout)(x)
-    outputs = layers.Dense(config.num_classes, activation="softmax", name="classes")(x)
+    outputs = layers.Dense(config.num_classes, activation="softmax", name="classes", dtype="float32")(x)  # float32 outputs under mixed precision
     return keras.Model(images, outputs, name="cnn")

@@ -31,5 +31,5 @@ def build_mlp(config: MLPConfig) -> keras.Model:
         x = layers.Dense(units, activation=config.activation)(x)
         if config.dropout:
             x = layers.Dropout(config.dropout)(x)
-    outputs = layers.Dense(config.num_classes, activation="softmax", name="classes")(x)
+    outputs = layers.Dense(config.num_classes, activation="softmax", name="classes", dtype="float32")(x)  # float32 outputs under mixed precision
     return keras.Model(images, outputs, name="mlp")

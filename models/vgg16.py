@@ -117,7 +117,8 @@ def vgg_head(x, config: VGG16Config):
         x = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"head_dense{index}")(x)
         if config.dropout:
             x = layers.Dropout(config.dropout)(x)
-    return layers.Dense(config.num_classes, activation="softmax", kernel_regularizer=regularizer, name="classes")(x)
+    return layers.Dense(config.num_classes, activation="softmax", kernel_regularizer=regularizer, name="classes",
+                        dtype="float32")(x)  # float32 outputs under mixed precision
 
 
 @register("vgg16", VGG16Config)

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None,
                                 reason="Debian's docker-compose is not installed (apt-get install -y docker-compose)")
 
 
-def render(env_file) -> dict:
-    result = subprocess.run(["docker-compose", "--env-file", str(env_file), "config"], cwd=REPO,
+def render(env_file, *profiles) -> dict:
+    flags = [flag for profile in profiles for flag in ("--profile", profile)]
+    result = subprocess.run(["docker-compose", "--env-file", str(env_file), *flags, "config"], cwd=REPO,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
@@ -29,13 +30,18 @@ def test_compose_file_is_valid_with_the_example_env():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     services = render(REPO / ".env.example")["services"]
-    assert set(services) == {"postgres", "dashboard", "worker"}
+    assert set(services) == {"postgres", "dashboard", "worker", "gpu-worker"}
+    assert services["gpu-worker"]["profiles"] == ["gpu"]  # `docker compose up` leaves it out
     assert services["postgres"]["healthcheck"]["test"]
     (port,) = services["dashboard"]["ports"]
     host_ip = port["host_ip"] if isinstance(port, dict) else port.split(":")[0]  # long or short syntax
     assert host_ip == "127.0.0.1"  # the dashboard is never published beyond the host
     assert "deploy" not in services["worker"] and "container_name" not in services["worker"]  # so it can scale
     assert 'ENTRYPOINT ["tune"]' in (REPO / "Dockerfile").read_text()
+    gpu = render(REPO / ".env.example", "gpu")["services"]["gpu-worker"]  # only with --profile gpu
+    (device,) = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
+    assert gpu["build"]["args"]["EXTRAS"] == "[gpu]" and "--workers" in gpu["command"]
 
 
 @pytest.mark.postgres
@@ -44,20 +50,23 @@ def test_container_commands_run_as_plain_processes(postgres_url, tmp_path, data_
     database = postgres_url.rsplit("/", 1)[1]
     env_file = tmp_path / "test.env"
     env_file.write_text(f"POSTGRES_USER=postgres\nPOSTGRES_PASSWORD=unused\nPOSTGRES_DB={database}\n"
-                        f"EMNIST_DIR={data_dir}\nSPLIT=mnist\nMODEL=mlp\nTRIALS=4\nMAX_EPOCHS=1\nTHREADS=1\n")
-    services = render(env_file)["services"]
+                        f"EMNIST_DIR={data_dir}\nSPLIT=mnist\nMODEL=mlp\nTRIALS=4\nMAX_EPOCHS=1\nTHREADS=1\n"
+                        "GPU_WORKERS=1\nPRECISION=mixed\n")
+    services = render(env_file, "gpu")["services"]
     storage = services["worker"]["environment"]["TUNE_STORAGE"].replace("@postgres:5432", "@127.0.0.1:5432")
     env = {"TUNE_STORAGE": storage, "EMNIST_DATA_DIR": str(data_dir), "TUNE_ARTIFACTS": str(tmp_path / "artifacts"),
            "EMNIST_CACHE_DIR": str(tmp_path / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     full_env = {**os.environ, **env}
-    workers = [subprocess.Popen([*tune_command(), *services["worker"]["command"]], cwd=tmp_path, env=full_env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    # a CPU worker and the GPU container's command (here without a GPU: it says so and runs on the CPU)
+    workers = [subprocess.Popen([*tune_command(), *services[name]["command"]], cwd=tmp_path, env=full_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("worker", "gpu-worker")]
     for worker in workers:
         _, err = worker.communicate(timeout=400)
         assert worker.returncode == 0, err
     study = optuna.load_study(study_name="emnist-mnist-mlp", storage=storage)
     states = [t.state for t in study.trials]
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 4
+    assert {t.user_attrs.get("precision") for t in study.trials if t.state != TrialState.FAIL} <= {"float32", "mixed_bfloat16"}
     # (which worker ran how many trials depends on who imported TensorFlow first: not asserted)
 
     port = free_port()

@@ -22,10 +22,15 @@ def stderr_fd_silenced():
         os.close(devnull)
 
 
-def import_tensorflow_quietly() -> None:
+def import_backend_quietly() -> None:
+    """Import Keras and its backend ($KERAS_BACKEND, TensorFlow by default) with their start-up
+    chatter silenced; TensorFlow is imported only when it is the backend."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with stderr_fd_silenced():
-        import keras  # noqa: F401
+        import keras
+
+        if keras.config.backend() != "tensorflow":
+            return
         import tensorflow
 
         tensorflow.config.list_physical_devices()  # device probing prints its CUDA errors now, silenced

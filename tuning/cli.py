@@ -68,6 +68,9 @@ SHARED = {
     "--timeout": {"type": positive_int, "help": "stop starting trials after SEC seconds"},
     "--threads": {"type": positive_int, "help": "TensorFlow threads per worker (default: cores / workers)"},
     "--json": {"action": "store_true", "help": "machine-readable output"},
+    "--gpus": {"help": "GPU indices to use, e.g. 0,1: worker i gets GPU i mod their number (default: all visible)"},
+    "--precision": {"default": "float32", "choices": ("float32", "mixed"),
+                    "help": "mixed: float16 (GPU) or bfloat16 (CPU) compute, float32 weights and outputs"},
 }
 
 
@@ -140,10 +143,11 @@ class Command:
 
 COMMANDS = (
     Command("start", "create or resume a study and run trials until it holds N", "tuning.commands.study:cmd_start",
-            ("--split!", "--model", "--trials", "--timeout", "--storage", "--study", "--threads", "--data-dir"),
-            start_options, (("trials", 20),)),
+            ("--split!", "--model", "--trials", "--timeout", "--storage", "--study", "--threads", "--data-dir", "--gpus",
+             "--precision"), start_options, (("trials", 20),)),
     Command("worker", "join an existing study from any machine that reaches its storage", "tuning.commands.study:cmd_worker",
-            ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir"), worker_options),
+            ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir", "--gpus", "--precision"),
+            worker_options),
     Command("status", "every study: trial counts, best value and params", "tuning.commands.study:cmd_status",
             ("--storage", "--json")),
     Command("dashboard", "optuna-dashboard on the same storage, with trial artifacts", "tuning.commands.dashboard:cmd_dashboard",
@@ -151,7 +155,7 @@ COMMANDS = (
     Command("export", "best trials as JSON configs for models.build / tune benchmark", "tuning.commands.export:cmd_export",
             ("--split", "--model", "--study", "--storage"), export_options),
     Command("benchmark", "retrain best configs and baselines, timed; writes a report", "tuning.commands.benchmark:cmd_benchmark",
-            ("--splits", "--data-dir"), benchmark_options),
+            ("--splits", "--data-dir", "--gpus", "--precision"), benchmark_options),
     Command("data download", "fetch the official release, verified by sha256", "tuning.commands.data:cmd_download",
             ("--splits", "--data-dir"), download_options),
     Command("data verify", "check every file against the official sha256", "tuning.commands.data:cmd_verify",
@@ -179,10 +183,17 @@ def build_parser() -> Parser:
 
 def dispatch(args) -> int:
     module, _, function = args.handler.partition(":")
-    if not module.endswith(".data"):  # the data commands never need TensorFlow
-        from tuning._quiet import import_tensorflow_quietly
+    if not module.endswith(".data"):  # the data commands never load a backend
+        from tuning import backend
+        from tuning._quiet import import_backend_quietly
 
-        import_tensorflow_quietly()
+        backend.backend_name()  # a bad KERAS_BACKEND is one line, before anything loads
+        gpus = backend.parse_gpus(getattr(args, "gpus", None))
+        parent_of_workers = getattr(args, "workers", 1) > 1  # pins each child instead (workers/parallel.py)
+        backend.prepare_process(0, None if parent_of_workers else gpus)
+        import_backend_quietly()
+        if hasattr(args, "precision"):
+            backend.set_precision(args.precision)
     return getattr(importlib.import_module(module), function)(args)
 
 

@@ -14,7 +14,8 @@ from tuning.settings import StudySettings
 from tuning.study.starting_points import warm_start
 from tuning.study.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
 from tuning.trial.artifacts import artifact_dir
-from tuning.workers.loop import default_threads, raise_terminated, trials_per_process, work
+from tuning.backend import default_threads, describe, parse_gpus
+from tuning.workers.loop import raise_terminated, trials_per_process, work
 from tuning.workers.parallel import run_parallel
 
 
@@ -85,6 +86,7 @@ def cmd_start(args) -> int:
         print(f"study {name} on {mask(resolve_url(args.storage))}: {stored.model} on {stored.split}, "
               f"{args.trials} trials, up to {stored.max_epochs} epochs each"
               + (f", KerasTuner {args.tuner}" if kerastuner else ""))
+        print(describe())
         ignored = [f"{key} {getattr(stored, key)} (asked {getattr(settings, key)})"
                    for key in ("max_epochs", "seed", "sampler", "pruner", "train_fraction")
                    if getattr(stored, key) != getattr(settings, key)]
@@ -98,7 +100,8 @@ def cmd_start(args) -> int:
         holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
         work_kerastuner(storage, name, settings, holdout, args.trials, args.tuner, args.timeout, args.threads)
     elif args.workers > 1:
-        run_parallel(args.storage, name, args.trials, args.workers, args.threads, args.data_dir, args.timeout)
+        run_parallel(args.storage, name, args.trials, args.workers, args.threads, args.data_dir, args.timeout,
+                     parse_gpus(args.gpus), args.precision)
     else:
         work(storage, name, args.trials, args.data_dir, args.timeout, args.threads or default_threads(1))
     summarize(storage, name, args)

@@ -19,6 +19,7 @@ import numpy as np
 
 import models
 from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
+from tuning.backend import device_record
 from tuning.errors import UserError, check_writable_folder
 from tuning.options import MODELS
 from tuning.results.export import BEST_DIR, read_export
@@ -104,7 +105,8 @@ def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, o
     metrics["latency_ms_batch1"] = latency_ms(model, holdout.val_images, 1, 50)
     metrics["latency_ms_batch512"] = latency_ms(model, holdout.val_images, 512, 5)
     history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
-    return {"model": name, "seed": seed, "config": config, "metrics": metrics, "history": history_lists}, model
+    return {"model": name, "seed": seed, "config": config, "metrics": metrics, "history": history_lists,
+            "device": device_record()}, model
 
 
 def run_benchmark(plan: BenchmarkPlan) -> list[dict]:

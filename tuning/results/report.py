@@ -33,10 +33,14 @@ METRICS = ("train_seconds", "train_accuracy", "test_seconds", "test_accuracy", "
 
 def summarize(cells: list[dict]) -> dict[tuple[str, str], dict]:
     """(split, model) -> metric -> (mean, sd, n) over seeds."""
-    grouped = defaultdict(list)
+    grouped, devices = defaultdict(list), defaultdict(set)
     for cell in cells:
         grouped[(cell["split"], cell["model"])].append(cell["metrics"])
-    return {key: {m: (float(np.mean([r[m] for r in rows])), float(np.std([r[m] for r in rows])), len(rows)) for m in METRICS}
+        device = cell.get("device") or {}  # cells kept from before devices were recorded have none
+        devices[(cell["split"], cell["model"])].add(
+            f"{device.get('device', 'unrecorded')}, {device.get('backend', '?')}, {device.get('precision', '?')}")
+    return {key: {**{m: (float(np.mean([r[m] for r in rows])), float(np.std([r[m] for r in rows])), len(rows)) for m in METRICS},
+                  "device": "; ".join(sorted(devices[key]))}
             for key, rows in grouped.items()}
 
 
@@ -57,11 +61,12 @@ def main_table(summary) -> list[str]:
 
 
 def cost_table(summary) -> list[str]:
-    lines = ["| split | model | params | epochs | fit s | train img/s | latency ms/img, batch 1 | ms/img, batch 512 |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| split | model | params | epochs | fit s | train img/s | latency ms/img, batch 1 | ms/img, batch 512 | device, backend, precision |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for (split, model), s in sorted(summary.items()):
         lines.append(f"| {split} | {model} | {s['params'][0]:,.0f} | {pm(s['epochs'], digits=1)} | {pm(s['fit_seconds'], digits=1)} | "
-                     f"{pm(s['train_images_per_second'], digits=0)} | {pm(s['latency_ms_batch1'], digits=3)} | {pm(s['latency_ms_batch512'], digits=4)} |")
+                     f"{pm(s['train_images_per_second'], digits=0)} | {pm(s['latency_ms_batch1'], digits=3)} | {pm(s['latency_ms_batch512'], digits=4)} | "
+                     f"{s['device']} |")
     return lines
 
 
@@ -164,7 +169,7 @@ def write_report(cells: list[dict], out: Path, seeds: int) -> Path:
         "The *original* rows are the seed study's published figures (shared/BASELINES.md): full official release, "
         "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
-        "## Tuned vs the original study's CNN", "", *verdicts(summary), "",
+        "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
         "## Cost", "", *cost_table(summary), "",
         "## CNN / MLP ratios", "", *ratio_lines(summary), "",
@@ -177,7 +182,8 @@ def write_report(cells: list[dict], out: Path, seeds: int) -> Path:
         "data checksums, metrics): `keras.saving.load_model(path)` re-evaluates it.", "",
     ]
     write_atomic(out / "benchmark.md", "\n".join(text).encode())
-    rows = [{"split": c["split"], "model": c["model"], "seed": c["seed"], **c["metrics"]} for c in cells]
+    rows = [{"split": c["split"], "model": c["model"], "seed": c["seed"], **c["metrics"],
+             **{key: (c.get("device") or {}).get(key) for key in ("device", "backend", "precision")}} for c in cells]
     write_atomic(out / "benchmark.json", (json.dumps(rows, indent=2) + "\n").encode())
     with open(out / "benchmark.csv", "w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=list(rows[0]))

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 import models
 from data_pipeline import get_split
+from tuning.backend import device_record
 from tuning.provenance import worker_identity
 from tuning.settings import StudySettings
 from tuning.trial.artifacts import publish
@@ -80,7 +81,7 @@ class Objective:
         self.feature_cache = FeatureCache() if settings.feature_cache else None
 
     def __call__(self, trial: optuna.Trial) -> float:
-        for key, value in worker_identity().items():
+        for key, value in {**worker_identity(), **device_record()}.items():
             trial.set_user_attr(key, value)
         if study_is_full(trial, self.target):
             trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")

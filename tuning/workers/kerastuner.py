@@ -18,6 +18,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 import models
+from tuning.backend import device_record
 from tuning.provenance import worker_identity
 from tuning.trial.objective import rss_bytes
 from tuning.results.progress import Reporter, counts
@@ -111,7 +112,7 @@ def mirror_trial(study: optuna.Study, kt_trial, space: SpaceHyperModel, train_si
         "kerastuner_trial_id": trial_id, "engine": "kerastuner", "config": space.config,
         "params_count": space.params_count, "epochs_run": epochs, "fit_seconds": round(space.fit_seconds, 3),
         "images_per_second": round(train_size * epochs / space.fit_seconds, 1) if space.fit_seconds else 0.0,
-        **worker_identity(), "worker_rss_mb": round(rss_bytes() / 2**20, 1),
+        **worker_identity(), **device_record(), "worker_rss_mb": round(rss_bytes() / 2**20, 1),
     }
     if logs:
         attrs["val_loss"] = logs[-1].get("val_loss")
@@ -194,7 +195,8 @@ def work_kerastuner(storage, name: str, settings, holdout, target: int, tuner: s
                     threads: int | None = None) -> None:
     """Run KerasTuner on study `name` in this process until it mirrors `target` trials; like an Optuna
     worker, the process is replaced by a fresh one every few trials (KerasTuner leaks like any Keras loop)."""
-    from tuning.workers.loop import deadline_from, recycle_process, set_threads, trials_per_process
+    from tuning.backend import set_threads
+    from tuning.workers.loop import deadline_from, recycle_process, trials_per_process
 
     set_threads(threads)
     study = optuna.load_study(study_name=name, storage=storage)

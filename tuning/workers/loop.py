@@ -10,6 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from data_pipeline import load_split, resolve_data_dir, train_val_split
+from tuning.backend import set_threads
 from tuning.errors import UserError, env_int
 from tuning.results.progress import Reporter, counts
 from tuning.study.lifecycle import attach
@@ -91,20 +92,6 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
         if len(failures) >= REPEATED_FAILURES and len(set(failures[-REPEATED_FAILURES:])) == 1:
             raise UserError(f"stopped: the last {REPEATED_FAILURES} trials all failed with {failures[-1]!r}; "
                             "fix that, then run the same command again to resume")
-
-
-def set_threads(threads: int | None) -> None:
-    """Pin TensorFlow's thread pools (before any op runs); None leaves TF's default."""
-    if not threads:
-        return
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-
-
-def default_threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, quiet=False, seed_offset=0) -> None:

@@ -10,24 +10,33 @@ import time
 from tuning.results.progress import Reporter
 from tuning.study.lifecycle import attach
 from tuning.study.storage import open_storage, resolve_url
-from tuning.workers.loop import default_threads, tune_argv
+from tuning.backend import default_threads, gpu_names
+from tuning.workers.loop import tune_argv
+
+
+def worker_env(env: dict, index: int, gpus: list[str]) -> dict:
+    """Worker `index`'s environment: it sees GPU `index mod len(gpus)` only (all of `env` when no GPU)."""
+    return {**env, "CUDA_VISIBLE_DEVICES": gpus[index % len(gpus)]} if gpus else dict(env)
 
 
 def run_parallel(storage: str | None, name: str, target: int, workers: int, threads: int | None = None,
-                 data_dir=None, timeout: int | None = None) -> None:
-    """`workers` `tune worker` processes on study `name`, each with its share of the cores, until it
-    holds `target` finished trials; this process reports."""
+                 data_dir=None, timeout: int | None = None, gpus: list[str] | None = None,
+                 precision: str = "float32") -> None:
+    """`workers` `tune worker` processes on study `name` until it holds `target` finished trials;
+    this process reports. With GPUs, worker i sees GPU i mod their number (`gpus`, else every GPU
+    this process sees) and the CPU threads are shared among the workers on each GPU; without, each
+    worker gets its share of the cores."""
+    gpus = gpus or [str(index) for index in range(len(gpu_names()))]
     threads = threads or default_threads(workers)
-    command = [*tune_argv(), "worker", "--study", name, "--trials", str(target), "--threads", str(threads), "--quiet"]
+    command = [*tune_argv(), "worker", "--study", name, "--trials", str(target), "--threads", str(threads), "--quiet",
+               "--precision", precision]
     if data_dir:
         command += ["--data-dir", str(data_dir)]
     if timeout:
         command += ["--timeout", str(timeout)]
     env = {**os.environ, "TUNE_STORAGE": resolve_url(storage)}  # not argv: keeps passwords out of `ps`
-    processes = [
-        subprocess.Popen([*command, "--seed-offset", str(1000 * index)], env=env, stdout=subprocess.DEVNULL)
-        for index in range(workers)
-    ]
+    processes = [subprocess.Popen([*command, "--seed-offset", str(1000 * index)], stdout=subprocess.DEVNULL,
+                                  env=worker_env(env, index, gpus)) for index in range(workers)]
     study, _ = attach(open_storage(storage), name)
     reporter = Reporter(study, target)
     try:

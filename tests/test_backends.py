@@ -1,0 +1,70 @@
+"""Devices and Keras backends (issue 18): GPU pinning and precision as a CPU machine can check
+them, and the same study, export and benchmark under JAX when JAX is installed (`.[jax]`)."""
+
+import csv
+import importlib.util
+
+import optuna
+import pytest
+
+from tests.conftest import assert_one_line_error, copy_study, run_tune
+from tuning import backend
+from tuning.errors import UserError
+from tuning.workers.parallel import worker_env
+
+
+def test_worker_i_sees_gpu_i_mod_their_number(monkeypatch):
+    assert [worker_env({}, index, ["0", "1"])["CUDA_VISIBLE_DEVICES"] for index in range(5)] == ["0", "1", "0", "1", "0"]
+    assert "CUDA_VISIBLE_DEVICES" not in worker_env({"X": "1"}, 3, [])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    backend.prepare_process(1)  # a lone worker with two visible GPUs takes the second
+    assert backend.os.environ["CUDA_VISIBLE_DEVICES"] == "3"
+    backend.prepare_process(0, ["5", "7"])
+    assert backend.os.environ["CUDA_VISIBLE_DEVICES"] == "5"
+    assert backend.os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"  # workers share a GPU's memory
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "0;1", "-1"])
+def test_a_bad_gpu_list_is_refused(text):
+    with pytest.raises(UserError, match="--gpus"):
+        backend.parse_gpus(text)
+
+
+def test_a_bad_backend_or_gpu_list_is_one_line(tmp_path, one_study):
+    folder = copy_study(one_study, tmp_path / "copy")
+    assert_one_line_error(run_tune("status", cwd=folder, env={"KERAS_BACKEND": "theano"}), "KERAS_BACKEND='theano'")
+    assert_one_line_error(run_tune("start", "--split", "mnist", "--model", "mlp", "--gpus", "x", "--data-dir", "emnist",
+                                   cwd=folder), "--gpus 'x'")
+
+
+def test_trials_record_backend_device_and_mixed_precision(tmp_path, one_study):
+    folder = copy_study(one_study, tmp_path / "copy")
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "2", "--max-epochs", "1",
+                      "--precision", "mixed", "--data-dir", "emnist", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "backend tensorflow, CPU" in result.stdout and "no GPU visible, running on the CPU" in result.stdout
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
+    assert trials[0].user_attrs["precision"] == "float32"  # the study's first trial, made with the default
+    assert {key: trials[1].user_attrs[key] for key in ("backend", "precision")} == \
+        {"backend": "tensorflow", "precision": "mixed_bfloat16"}
+    assert trials[1].state == optuna.trial.TrialState.COMPLETE or trials[1].state == optuna.trial.TrialState.PRUNED
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason='JAX not installed: pip install -e ".[jax]"')
+def test_the_same_study_export_and_benchmark_run_under_jax(tmp_path, one_study):
+    folder = copy_study(one_study, tmp_path / "copy")  # a study tuned under TensorFlow
+    jax = {"KERAS_BACKEND": "jax"}
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "2", "--max-epochs", "1",
+                      "--data-dir", "emnist", cwd=folder, env=jax)
+    assert result.returncode == 0, result.stderr
+    assert "backend jax" in result.stdout
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
+    assert [t.user_attrs["backend"] for t in trials] == ["tensorflow", "jax"]
+    assert run_tune("export", "--split", "mnist", "--model", "mlp", "--top", "1", cwd=folder, env=jax).returncode == 0
+    bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned,mlp", "--seeds", "1", "--epochs", "1",
+                     "--data-dir", "emnist", cwd=folder, env=jax)
+    assert bench.returncode == 0, bench.stderr
+    with open(folder / "reports" / "benchmark.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert {row["model"] for row in rows} == {"tuned-mlp", "baseline-mlp"}
+    assert {row["backend"] for row in rows} == {"jax"} and all(float(row["test_accuracy"]) > 0.2 for row in rows)
