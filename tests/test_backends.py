@@ -32,7 +32,9 @@ def test_a_bad_gpu_list_is_refused(text):
 
 def test_a_bad_backend_or_gpu_list_is_one_line(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
-    assert_one_line_error(run_tune("status", cwd=folder, env={"KERAS_BACKEND": "theano"}), "KERAS_BACKEND='theano'")
+    assert_one_line_error(run_tune("start", "--split", "mnist", "--model", "mlp", "--data-dir", "emnist", cwd=folder,
+                                   env={"KERAS_BACKEND": "theano"}), "KERAS_BACKEND='theano'")
+    assert run_tune("status", cwd=folder, env={"KERAS_BACKEND": "theano"}).returncode == 0  # it loads no backend
     assert_one_line_error(run_tune("start", "--split", "mnist", "--model", "mlp", "--gpus", "x", "--data-dir", "emnist",
                                    cwd=folder), "--gpus 'x'")
 

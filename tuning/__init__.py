@@ -1,1 +1,1 @@
-"""Search spaces, the objective, studies and storage, export, benchmark and the `tune` CLI."""
+"""The `tune` CLI and everything it runs: commands, studies, trials, workers, results (README: Layout)."""

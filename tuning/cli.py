@@ -139,6 +139,7 @@ class Command:
     shared: tuple[str, ...] = ()  # options from SHARED; a trailing "!" makes one required
     options: Callable | None = None  # adds the command's own options
     defaults: tuple[tuple[str, object], ...] = ()  # per-command defaults of shared options
+    backend: bool = True  # loads Keras and its backend (the commands that only read do not)
 
 
 COMMANDS = (
@@ -148,20 +149,20 @@ COMMANDS = (
     Command("worker", "join an existing study from any machine that reaches its storage", "tuning.commands.study:cmd_worker",
             ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir", "--gpus", "--precision"),
             worker_options),
-    Command("status", "every study: trial counts, best value and params", "tuning.commands.study:cmd_status",
-            ("--storage", "--json")),
+    Command("status", "every study: trial counts, best value and params", "tuning.commands.status:cmd_status",
+            ("--storage", "--json"), backend=False),
     Command("dashboard", "optuna-dashboard on the same storage, with trial artifacts", "tuning.commands.dashboard:cmd_dashboard",
-            ("--storage",), dashboard_options),
+            ("--storage",), dashboard_options, backend=False),
     Command("export", "best trials as JSON configs for models.build / tune benchmark", "tuning.commands.export:cmd_export",
             ("--split", "--model", "--study", "--storage"), export_options),
     Command("benchmark", "retrain best configs and baselines, timed; writes a report", "tuning.commands.benchmark:cmd_benchmark",
             ("--splits", "--data-dir", "--gpus", "--precision"), benchmark_options),
     Command("data download", "fetch the official release, verified by sha256", "tuning.commands.data:cmd_download",
-            ("--splits", "--data-dir"), download_options),
+            ("--splits", "--data-dir"), download_options, backend=False),
     Command("data verify", "check every file against the official sha256", "tuning.commands.data:cmd_verify",
-            ("--data-dir", "--json")),
+            ("--data-dir", "--json"), backend=False),
     Command("data info", "counts, classes and a sample grid of one split", "tuning.commands.data:cmd_info",
-            ("--split!", "--data-dir", "--json"), info_options),
+            ("--split!", "--data-dir", "--json"), info_options, backend=False),
 )
 
 
@@ -177,13 +178,13 @@ def build_parser() -> Parser:
             sub.add_argument(flag.rstrip("!"), required=flag.endswith("!"), **SHARED[flag.rstrip("!")])
         if command.options:
             command.options(sub)
-        sub.set_defaults(handler=command.handler, **dict(command.defaults))
+        sub.set_defaults(handler=command.handler, backend=command.backend, **dict(command.defaults))
     return parser
 
 
 def dispatch(args) -> int:
     module, _, function = args.handler.partition(":")
-    if not module.endswith(".data"):  # the data commands never load a backend
+    if args.backend:
         from tuning import backend
         from tuning._quiet import import_backend_quietly
 

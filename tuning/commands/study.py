@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 
 from data_pipeline import get_split, load_split, resolve_data_dir, train_val_split
 from tuning.errors import UserError, check_writable_folder
-from tuning.results.progress import counts
-from tuning.study.lifecycle import attach, best_trial, create_or_resume
+from tuning.results.progress import best_trial, counts
+from tuning.study.lifecycle import attach, create_or_resume
 from tuning.settings import StudySettings
 from tuning.study.starting_points import warm_start
 from tuning.study.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
@@ -135,41 +134,4 @@ def cmd_worker(args) -> int:
     target = args.trials or study.user_attrs.get("target_trials")
     signal.signal(signal.SIGTERM, raise_terminated)
     work(storage, args.study, target, args.data_dir, args.timeout, args.threads, args.quiet, args.seed_offset)
-    return 0
-
-
-def study_status(study) -> dict:
-    trials = study.get_trials(deepcopy=False)
-    best = best_trial(study)
-    starts = [t.datetime_start for t in trials if t.datetime_start]
-    ends = [t.datetime_complete for t in trials if t.datetime_complete]
-    tally = counts(study)
-    return {
-        "study": study.study_name,
-        "split": study.user_attrs.get("split"),
-        "model": study.user_attrs.get("model"),
-        **{state: tally[state] for state in ("complete", "pruned", "fail", "running", "waiting")},
-        "best_value": best.value if best else None,
-        "best_trial": best.number if best else None,
-        "best_params": best.params if best else None,
-        "wall_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else 0.0,
-    }
-
-
-def cmd_status(args) -> int:
-    import optuna
-
-    storage = open_storage(args.storage, create=False)
-    rows = [study_status(optuna.load_study(study_name=name, storage=storage)) for name in optuna.get_all_study_names(storage)]
-    if args.json:
-        print(json.dumps(rows, indent=2, default=str))
-        return 0
-    if not rows:
-        print("no studies yet; start one with `tune start --split mnist`")
-    for row in rows:
-        best = f"best {row['best_value']:.4f} (#{row['best_trial']})" if row["best_value"] is not None else "no complete trial"
-        print(f"{row['study']}: {row['complete']} complete, {row['pruned']} pruned, {row['fail']} failed, "
-              f"{row['running']} running; {best}; {row['wall_seconds'] / 60:.1f} min")
-        if row["best_params"]:
-            print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["best_params"].items()))
     return 0

@@ -62,3 +62,8 @@ class Reporter:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def best_trial(study: optuna.Study):
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return max(complete, key=lambda t: t.value) if complete else None

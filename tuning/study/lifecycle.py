@@ -124,8 +124,3 @@ def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, S
         pruner=make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes),
     )
     return study, settings
-
-
-def best_trial(study: optuna.Study):
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return max(complete, key=lambda t: t.value) if complete else None

@@ -1,0 +1,1 @@
+"""One module per `tune` command: argparse values in, typed settings out."""

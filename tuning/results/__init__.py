@@ -1,0 +1,1 @@
+"""What comes out: progress lines, exports, the final benchmark and its report."""

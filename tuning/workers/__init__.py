@@ -1,0 +1,1 @@
+"""The loop that runs trials: targets, deadlines, signals, recycling, parallel workers, KerasTuner."""
