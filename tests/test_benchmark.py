@@ -110,3 +110,18 @@ def test_verdicts_say_what_a_comparison_lacks():
     assert "near chance" not in line
     untrained = verdicts({("mnist", "tuned-cnn"): stats(0.89), ("mnist", "baseline-cnn"): stats(0.15)})[0]
     assert "did not train in 3 epochs (near chance)" in untrained
+
+
+def test_a_vgg16_without_weights_is_skipped_and_the_rest_is_benchmarked(exported, tmp_path):
+    """No ImageNet file and no internet: the VGG16 row says how to get the weights; the MLP still runs."""
+    out = tmp_path / "report"
+    result = run_tune("benchmark", "--splits", "mnist", "--models", "mlp,vgg16", "--seeds", "1", "--epochs", "1",
+                      "--data-dir", "data", "--out", str(out), cwd=exported, env={"KERAS_HOME": str(tmp_path / "keras")})
+    assert result.returncode == 0, result.stderr
+    assert "mnist baseline-vgg16: skipped: VGG16 ImageNet weights not found" in result.stdout
+    report = (out / "benchmark.md").read_text()
+    assert "## Skipped" in report and "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in report
+    assert {row["model"] for row in csv.DictReader(open(out / "benchmark.csv"))} == {"baseline-mlp"}
+    only_vgg = run_tune("benchmark", "--splits", "mnist", "--models", "vgg16", "--data-dir", "data", "--out", str(out),
+                        cwd=exported, env={"KERAS_HOME": str(tmp_path / "keras")})
+    assert_one_line_error(only_vgg, "nothing to benchmark")

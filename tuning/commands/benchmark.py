@@ -24,5 +24,8 @@ def plan_from_args(args) -> BenchmarkPlan:
 
 def cmd_benchmark(args) -> int:
     plan = plan_from_args(args)
-    print(f"report: {write_report(run_benchmark(plan), plan.out, plan.seeds)}")
+    cells, skipped = run_benchmark(plan)
+    if not cells:
+        raise UserError("nothing to benchmark: every model asked for was skipped (see above)")
+    print(f"report: {write_report(cells, plan.out, plan.seeds, skipped)}")
     return 0

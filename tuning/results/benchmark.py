@@ -109,10 +109,30 @@ def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, o
             "device": device_record()}, model
 
 
-def run_benchmark(plan: BenchmarkPlan) -> list[dict]:
-    """Every cell of the plan (a rerun keeps the cells already in `plan.out`), split by split."""
-    cells_of = {split.name: model_configs(split, plan.models, plan.source, plan.epochs, plan.vgg_weights)
-                for split in plan.splits}  # every export checked before anything trains
+def without_unavailable_weights(configs: dict[str, dict]) -> tuple[dict[str, dict], dict[str, str]]:
+    """(the configs that can be built here, {name: why not}): a VGG16 whose weights cannot be had
+    (no ImageNet file and no internet) is skipped with the reason, not the end of the run."""
+    kept, skipped = {}, {}
+    for name, config in configs.items():
+        try:
+            if config["family"] == "vgg16":
+                models.vgg16_weights_file(config)
+            kept[name] = config
+        except models.WeightsUnavailable as exc:
+            skipped[name] = str(exc)
+    return kept, skipped
+
+
+def run_benchmark(plan: BenchmarkPlan) -> tuple[list[dict], dict[str, str]]:
+    """Every cell of the plan (a rerun keeps the cells already in `plan.out`), split by split; and
+    the models skipped, with the reason."""
+    cells_of, skipped = {}, {}
+    for split in plan.splits:  # every export checked before anything trains
+        cells_of[split.name], missing = without_unavailable_weights(
+            model_configs(split, plan.models, plan.source, plan.epochs, plan.vgg_weights))
+        skipped |= {f"{split.name} {name}": reason for name, reason in missing.items()}
+    for name, reason in skipped.items():
+        print(f"{name}: skipped: {reason}")
     check_writable_folder(plan.out, "--out")
     cells = []
     for split in plan.splits:  # load each split once; every cell of it shares the arrays
@@ -121,7 +141,7 @@ def run_benchmark(plan: BenchmarkPlan) -> list[dict]:
         for name, config in cells_of[split.name].items():
             for seed in range(plan.seeds):
                 cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout))
-    return cells
+    return cells, skipped
 
 
 def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout) -> dict:

@@ -154,7 +154,7 @@ def plot_learning_curves(cells: list[dict], path: Path) -> None:
     save(figure, path)
 
 
-def write_report(cells: list[dict], out: Path, seeds: int) -> Path:
+def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, str] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(cells)
     plot_accuracy_vs_time(summary, out / "accuracy_vs_fit_time.png")
@@ -170,6 +170,7 @@ def write_report(cells: list[dict], out: Path, seeds: int) -> Path:
         "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
+        *(["## Skipped", "", *[f"- {name}: {reason}" for name, reason in sorted((skipped or {}).items())], ""] if skipped else []),
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
         "## Cost", "", *cost_table(summary), "",
         "## CNN / MLP ratios", "", *ratio_lines(summary), "",
