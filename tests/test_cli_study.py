@@ -1,5 +1,6 @@
 """`tune start / worker / status` as a user runs them, in a temporary folder with synthetic data."""
 
+import csv
 import json
 import sqlite3
 
@@ -95,3 +96,22 @@ def test_worker_process_is_recycled_every_k_trials_and_finishes_the_study(tmp_pa
     trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials
     assert [t.user_attrs["process_run"] for t in trials] == [0, 0, 1, 1, 2]  # 2 trials a process, 3 processes
     assert len({t.user_attrs["worker"] for t in trials}) == 1  # execv: the same pid throughout
+
+
+def test_a_campaign_tunes_exports_and_benchmarks_and_a_rerun_resumes(tmp_path, one_study):
+    from tests.conftest import copy_study
+
+    folder = copy_study(one_study, tmp_path / "copy")  # its mnist-mlp study already holds 1 trial
+    campaign = ["campaign", "--splits", "mnist", "--models", "mlp", "--trials", "2", "--max-epochs", "1", "--seeds", "1",
+                "--benchmark-epochs", "1", "--weights", "none", "--data-dir", "emnist"]
+    first = run_tune(*campaign, cwd=folder, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert "[1/1] mnist mlp: tune start" in first.stdout and "campaign done" in first.stdout
+    rows = {row["model"] for row in csv.DictReader(open(folder / "reports" / "benchmark.csv"))}
+    assert rows == {"tuned-mlp", "baseline-cnn", "baseline-mlp", "baseline-vgg16"}
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
+    assert len(trials) == 2  # resumed the study at its count, not a new one
+    again = run_tune(*campaign, cwd=folder, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("kept from an earlier run") == 4
+    assert not [line for line in again.stdout.splitlines() if line.startswith("trial ")]  # no trial ran again

@@ -122,6 +122,17 @@ def benchmark_options(p) -> None:
     p.add_argument("--weights", default="imagenet", help="vgg16: imagenet, or none for random init")
 
 
+def campaign_options(p) -> None:
+    p.add_argument("--models", default="cnn,mlp,vgg16", help="model families to tune (default all three)")
+    p.add_argument("--max-epochs", type=positive_int, default=10)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes per study on this machine")
+    p.add_argument("--seeds", type=positive_int, default=3, help="benchmark seeds per model")
+    p.add_argument("--benchmark-epochs", type=positive_int, help="override every benchmarked model's epochs (a quick look)")
+    p.add_argument("--out", default="reports", help="report folder (default reports/)")
+    p.add_argument("--weights", help="vgg16: imagenet (default), none, or a VGG16 no-top weights file")
+
+
 def download_options(p) -> None:
     p.add_argument("--url", help="a mirror of the official gzip.zip (default: NIST)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -157,6 +168,9 @@ COMMANDS = (
             ("--split", "--model", "--study", "--storage"), export_options),
     Command("benchmark", "retrain best configs and baselines, timed; writes a report", "tuning.commands.benchmark:cmd_benchmark",
             ("--splits", "--data-dir", "--gpus", "--precision"), benchmark_options),
+    Command("campaign", "every split and family: tune, export, then benchmark; a rerun resumes",
+            "tuning.commands.campaign:cmd_campaign", ("--splits", "--trials", "--storage", "--data-dir"), campaign_options,
+            (("trials", 100),), backend=False),
     Command("data download", "fetch the official release, verified by sha256", "tuning.commands.data:cmd_download",
             ("--splits", "--data-dir"), download_options, backend=False),
     Command("data verify", "check every file against the official sha256", "tuning.commands.data:cmd_verify",
