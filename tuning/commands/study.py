@@ -103,11 +103,12 @@ def cmd_start(args) -> int:
                      parse_gpus(args.gpus), args.precision)
     else:
         work(storage, name, args.trials, args.data_dir, args.timeout, args.threads or default_threads(1))
-    summarize(storage, name, args)
+    summarize(storage, name, args.storage)
     return 0
 
 
-def summarize(storage, name: str, args) -> None:
+def summarize(storage, name: str, storage_url: str | None) -> None:
+    """The end of `tune start`: counts, the best trial beside the original model, and what to run next."""
     study, settings = attach(storage, name)
     tally = counts(study)
     best = best_trial(study)
@@ -119,7 +120,7 @@ def summarize(storage, name: str, args) -> None:
     print(f"best trial #{best.number}: val accuracy {best.value:.4f}"
           + (f" (original study's model, trial #{baseline.number}: {baseline.value:.4f})" if baseline and baseline.value is not None else ""))
     print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()))
-    storage_flag = f" --storage {mask(args.storage)}" if args.storage else ""
+    storage_flag = f" --storage {mask(storage_url)}" if storage_url else ""
     print(f"watch it:  tune dashboard{storage_flag}")
     which = (f"--split {settings.split} --model {settings.model}" if name == f"emnist-{settings.split}-{settings.model}"
              else f"--study {name}")
