@@ -1,4 +1,4 @@
-"""`tune start`, `tune worker`, `tune status`: the study commands, from argparse values to typed settings."""
+"""`tune start` and `tune worker`: argparse values checked and turned into `StudySettings`, then the workers run."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import os
 import signal
 
 from data_pipeline import get_split, load_split, resolve_data_dir, train_val_split
+from tuning.backend import default_threads, describe, parse_gpus
 from tuning.errors import UserError, check_writable_folder
 from tuning.results.progress import best_trial, counts
-from tuning.study.lifecycle import attach, create_or_resume
 from tuning.settings import StudySettings
+from tuning.study.lifecycle import attach, create_or_resume
 from tuning.study.starting_points import warm_start
 from tuning.study.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
 from tuning.trial.artifacts import artifact_dir
-from tuning.backend import default_threads, describe, parse_gpus
 from tuning.workers.loop import raise_terminated, trials_per_process, work
 from tuning.workers.parallel import run_parallel
-
 
 VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
 
