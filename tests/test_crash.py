@@ -180,7 +180,7 @@ BAD_INPUT = [
      "cannot be loaded into VGG16"),
     (["--split", "mnist", "--model", "mlp", "--trials", "9", "--weights", "none"], None, "--weights applies to --model vgg16 only"),
     (["--split", "mnist", "--fine-tune-blocks", "2"], None, "--fine-tune-blocks applies to --model vgg16 only"),
-    (["--split", "mnist", "--trials", "9", "--workers", "4096"], None, "each worker needs one"),
+    (["--split", "mnist", "--trials", "9", "--workers", "4096"], None, "each worker holds about 1 GB"),
     (["--split", "mnist", "--trials", "9", "--study", ""], None, "study name ''"),
 ]
 

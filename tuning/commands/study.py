@@ -18,6 +18,7 @@ from tuning.workers.loop import raise_terminated, trials_per_process, work
 from tuning.workers.parallel import run_parallel
 
 VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
+WORKER_GB = 1.0  # a worker's resident memory in a trial (benchmarks/README: 1.0-1.5 GB on dev splits)
 
 
 def settings_from_args(args) -> StudySettings:
@@ -26,10 +27,11 @@ def settings_from_args(args) -> StudySettings:
     if given and args.model != "vgg16":
         flag = "--" + given[0].replace("_", "-")
         raise UserError(f"{flag} applies to --model vgg16 only, not {args.model}; drop it or add --model vgg16")
-    cores = os.cpu_count() or 1
-    if args.workers > cores:
-        raise UserError(f"--workers {args.workers}: this machine has {cores} CPU cores and each worker needs one "
-                        f"(and about 1.5 GB of memory); use --workers {cores} or fewer, and more machines with `tune worker`")
+    memory_gb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    if args.workers > max(1, int(memory_gb / WORKER_GB)):
+        raise UserError(f"--workers {args.workers}: each worker holds about {WORKER_GB:g} GB and this machine has "
+                        f"{memory_gb:.0f} GB; use at most {max(1, int(memory_gb / WORKER_GB))} here (one per core is "
+                        "fastest), and more machines with `tune worker`")
     return StudySettings(
         split=split.name,
         model=args.model,

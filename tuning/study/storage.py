@@ -106,11 +106,20 @@ def prepare_sqlite(path: Path) -> None:
     except OSError as exc:
         raise UserError(f"cannot make the folder {path.parent} for SQLite storage {path}: "
                         f"{exc.strerror}; choose a writable --storage path") from None
-    try:
-        with sqlite3.connect(path, timeout=60) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.Error as exc:
-        raise UserError(f"cannot open SQLite storage {path}: {exc}; check the path and its permissions") from None
+    for attempt in range(SCHEMA_ATTEMPTS * 4):
+        try:
+            with sqlite3.connect(path, timeout=60) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            # switching the journal needs the file to itself; SQLite answers "locked" at once, without
+            # waiting, while another starter creates the schema: wait a moment and switch again
+            if "locked" in str(exc) and attempt < SCHEMA_ATTEMPTS * 4 - 1:
+                time.sleep(0.2 + random.random() * 0.5)
+                continue
+            raise UserError(f"cannot open SQLite storage {path}: {exc}; check the path and its permissions") from None
+        except sqlite3.Error as exc:
+            raise UserError(f"cannot open SQLite storage {path}: {exc}; check the path and its permissions") from None
 
 
 def check_optuna_file(path: Path) -> None:
