@@ -43,14 +43,14 @@ def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir)
 
 @pytest.mark.slow
 def test_two_workers_share_one_sqlite_study(tmp_path, data_dir):
-    result = start(tmp_path, data_dir, "--workers", "2", trials=20)
+    result = start(tmp_path, data_dir, "--workers", "2", trials=12)
     assert result.returncode == 0, result.stderr
     assert "database is locked" not in result.stderr
     with sqlite3.connect(tmp_path / "studies" / "optuna.db") as db:
         rows = db.execute("SELECT number, state FROM trials").fetchall()
     numbers = [number for number, _ in rows]
     assert len(numbers) == len(set(numbers))
-    assert sum(state in ("COMPLETE", "PRUNED") for _, state in rows) == 20
+    assert sum(state in ("COMPLETE", "PRUNED") for _, state in rows) == 12
     trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials
     per_worker = {}
     for trial in trials:
