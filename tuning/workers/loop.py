@@ -49,7 +49,7 @@ def recycle_process() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.environ["TUNE_RECYCLED"] = str(int(os.environ.get("TUNE_RECYCLED") or 0) + 1)  # trials record it
-    os.execv(sys.executable, [sys.executable, "-m", "tuning.cli", *sys.argv[1:]])
+    os.execv(sys.executable, [*tune_argv(), *sys.argv[1:]])
 
 
 #: this many trials in a row of one process failing with the same reason stop it: the next would too
