@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--study", default="emnist-balanced-cnn")
     parser.add_argument("--storage")
     args = parser.parse_args()
-    study = optuna.load_study(study_name=args.study, storage=open_storage(args.storage, create=False))
+    study = optuna.load_study(study_name=args.study, storage=open_storage(args.storage, create=False, writes=False))
     trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     pruned = [t for t in finished if t.state == TrialState.PRUNED]

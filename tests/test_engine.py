@@ -65,6 +65,20 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(holdout, monkeypatch)
     assert failed.user_attrs["fail_reason"] == "RuntimeError: simulated out of memory"
 
 
+def test_a_trial_finished_elsewhere_while_it_ran_does_not_stop_the_worker(capsys):
+    """Another process may fail this worker's trial (its heartbeat lapsed) before it reports."""
+    study = optuna.create_study(direction="maximize")
+
+    def objective(trial):
+        if trial.number == 0:
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        return 0.5
+
+    run_trials(study, objective, target=2)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert "finished elsewhere" in capsys.readouterr().err
+
+
 def test_nan_loss_stops_the_trial_with_a_reason():
     from tuning.trial.objective import ReportToTrial
 

@@ -67,6 +67,35 @@ def test_password_never_reaches_output_or_files(postgres_url, tmp_path, data_dir
     assert written and not any(b"pa55w0rd-xyz" in p.read_bytes() for p in written)
 
 
+def _ask_at(url, barrier, queue):
+    from tuning.study.storage import open_storage
+
+    study = optuna.load_study(study_name="claims", storage=open_storage(url))
+    barrier.wait()
+    queue.put([study.ask().number for _ in range(5)])
+
+
+def test_workers_popping_enqueued_trials_together_never_claim_one_twice(storage_url):
+    """Optuna marks a WAITING trial RUNNING by read-then-write; SQLite ignores FOR UPDATE, so without
+    BEGIN IMMEDIATE two workers ran the same enqueued trial (CI: "Cannot tell a COMPLETE trial")."""
+    import multiprocessing
+
+    from tuning.study.storage import open_storage
+
+    study = optuna.create_study(study_name="claims", storage=open_storage(storage_url))
+    for x in range(20):
+        study.enqueue_trial({"x": x})
+    context = multiprocessing.get_context("spawn")
+    barrier, queue = context.Barrier(4), context.Queue()
+    processes = [context.Process(target=_ask_at, args=(storage_url, barrier, queue)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    claimed = [number for _ in processes for number in queue.get(timeout=120)]
+    for process in processes:
+        process.join(timeout=60)
+    assert sorted(claimed) == list(range(20)), "an enqueued trial was claimed by two workers"
+
+
 def _open_storage_at(url, barrier):
     from tuning.study.storage import open_storage
 

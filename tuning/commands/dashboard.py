@@ -33,7 +33,7 @@ def check_listen_address(host: str, port: int) -> None:
 def cmd_dashboard(args) -> int:
     import optuna_dashboard
 
-    storage = open_storage(args.storage, create=False)
+    storage = open_storage(args.storage, create=False, writes=False)
     check_listen_address(args.host, args.port)
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who reaches this machine can read and change "

@@ -13,7 +13,7 @@ from tuning.study.storage import check_study_name, open_storage
 
 
 def cmd_export(args) -> int:
-    storage = open_storage(args.storage, create=False)
+    storage = open_storage(args.storage, create=False, writes=False)
     names = optuna.get_all_study_names(storage)
     if args.all:
         chosen = sorted(names)

@@ -31,7 +31,7 @@ def study_status(study) -> dict:
 
 def cmd_status(args) -> int:
 
-    storage = open_storage(args.storage, create=False)
+    storage = open_storage(args.storage, create=False, writes=False)
     rows = [study_status(optuna.load_study(study_name=name, storage=storage)) for name in optuna.get_all_study_names(storage)]
     if args.json:
         print(json.dumps(rows, indent=2, default=str))

@@ -136,8 +136,29 @@ def check_optuna_file(path: Path) -> None:
         raise UserError(f"{path} is a SQLite file but not an Optuna study storage; pass the study storage with --storage")
 
 
-def open_storage(storage: str | None, create: bool = True):
-    """An Optuna RDBStorage for the resolved URL; a one-line UserError when it cannot be reached."""
+def begin_immediate(engine) -> None:
+    """Make every transaction on this SQLite engine take the write lock when it begins.
+
+    SQLite ignores SELECT ... FOR UPDATE, and pysqlite opens a transaction only at the first write,
+    so Optuna's "read a WAITING trial, mark it RUNNING" can succeed in two workers at once: both run
+    the same enqueued trial and the second fails with "Cannot tell a COMPLETE trial" (seen 1 CI run
+    in 5 with 4 workers). BEGIN IMMEDIATE makes that read-modify-write one step, as PostgreSQL's row
+    lock does (SQLAlchemy's documented recipe for pysqlite transactions).
+    """
+    from sqlalchemy import event
+
+    event.listen(engine, "connect", lambda dbapi_connection, _: setattr(dbapi_connection, "isolation_level", None))
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+    engine.dispose()  # connections made while creating the schema lack the "connect" setting
+
+
+def open_storage(storage: str | None, create: bool = True, writes: bool = True):
+    """An Optuna RDBStorage for the resolved URL; a one-line UserError when it cannot be reached.
+
+    `create`: make the SQLite file and folder if missing (else it must already be an Optuna store).
+    `writes`: this process runs trials (SQLite: transactions take the write lock, see begin_immediate);
+    commands that only read pass False, so they can read a read-only file.
+    """
     import warnings
 
     import optuna
@@ -161,13 +182,16 @@ def open_storage(storage: str | None, create: bool = True):
     heartbeat, grace = heartbeat_settings()
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
-            return RDBStorage(
+            rdb = RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat,
                 grace_period=grace,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
             )
+            if path is not None and writes:
+                begin_immediate(rdb.engine)
+            return rdb
         except (IntegrityError, ProgrammingError, OperationalError) as exc:
             # Workers (or a worker and a `tune status`) that start together on an empty database race
             # to create Optuna's tables (PostgreSQL: duplicate key in pg_type; SQLite: "table ...

@@ -56,6 +56,24 @@ def recycle_process() -> None:
 REPEATED_FAILURES = 3
 
 
+class FinishedElsewhere(Exception):
+    """The trial this worker ran was finished by another process meanwhile."""
+
+
+def still_ours(objective):
+    """`objective`, raising FinishedElsewhere instead of returning a value for a trial that is no
+    longer RUNNING (Optuna 5 asserts, rather than refusing cleanly, when told a value for one)."""
+
+    def run(trial: optuna.Trial):
+        value = objective(trial)
+        running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if trial.number not in {t.number for t in running}:
+            raise FinishedElsewhere(f"trial {trial.number} was finished by another process while it ran here")
+        return value
+
+    return run
+
+
 def run_trials(study: optuna.Study, objective, target: int, deadline: float | None = None, on_trial_end=None,
                limit: int | None = None) -> bool:
     """Run trials until the study holds `target` finished (complete or pruned) trials, the wall
@@ -87,7 +105,15 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
             optuna.storages.fail_stale_trials(study)
             time.sleep(1.0)
             continue
-        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
+        try:
+            study.optimize(still_ours(objective), n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
+        except ValueError as exc:
+            # Optuna refuses to record a trial another process already finished (its heartbeat lapsed
+            # while this machine stalled, and it was failed and retried): that result is lost, the
+            # study is whole, so go on with the next trial instead of stopping the worker
+            if not str(exc).startswith("Cannot tell a"):
+                raise
+            print(f"a trial was finished elsewhere while this worker ran it ({exc}); going on", file=sys.stderr, flush=True)
         ran += 1
         if len(failures) >= REPEATED_FAILURES and len(set(failures[-REPEATED_FAILURES:])) == 1:
             raise UserError(f"stopped: the last {REPEATED_FAILURES} trials all failed with {failures[-1]!r}; "
