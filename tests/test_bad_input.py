@@ -7,6 +7,7 @@ import multiprocessing
 import socket
 import subprocess
 import sqlite3
+import sys
 
 import pytest
 
@@ -145,3 +146,20 @@ def test_an_output_path_that_cannot_be_written_is_one_line_before_any_work(tmp_p
     before = snapshot(folder)
     assert_one_line_error(run_tune(*args, cwd=folder), fragment)
     assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["start", "--split", "nope"],
+    ["start", "--split", "mnist", "--study", "no spaces"],
+    ["start", "--split", "mnist", "--model", "mlp", "--weights", "none"],
+    ["start", "--split", "mnist", "--data-dir", "no-such-folder"],
+    ["start", "--split", "mnist", "--storage", "sqlite://"],
+    ["worker", "--study", "emnist-mnist-cnn", "--storage", "sqlite:///no-such.db"],
+])
+def test_bad_start_and_worker_input_is_answered_before_keras_loads(argv, tmp_path):
+    """Keras with TensorFlow takes ~6 s to import: commands/preflight.py answers first, in about a second."""
+    code = "import sys; from tuning.cli import main; rc = main(sys.argv[1:]); print('keras' in sys.modules); sys.exit(rc)"
+    result = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stdout.strip() == "False", "Keras was imported before the bad input was found"

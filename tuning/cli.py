@@ -151,15 +151,16 @@ class Command:
     options: Callable | None = None  # adds the command's own options
     defaults: tuple[tuple[str, object], ...] = ()  # per-command defaults of shared options
     backend: bool = True  # loads Keras and its backend (the commands that only read do not)
+    check: str | None = None  # "module:function" run before the backend loads: bad input answered in a second
 
 
 COMMANDS = (
     Command("start", "create or resume a study and run trials until it holds N", "tuning.commands.study:cmd_start",
             ("--split!", "--model", "--trials", "--timeout", "--storage", "--study", "--threads", "--data-dir", "--gpus",
-             "--precision"), start_options, (("trials", 20),)),
+             "--precision"), start_options, (("trials", 20),), check="tuning.commands.preflight:check_start"),
     Command("worker", "join an existing study from any machine that reaches its storage", "tuning.commands.study:cmd_worker",
             ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir", "--gpus", "--precision"),
-            worker_options),
+            worker_options, check="tuning.commands.preflight:check_worker"),
     Command("status", "every study: trial counts, best value and params", "tuning.commands.status:cmd_status",
             ("--storage", "--json"), backend=False),
     Command("dashboard", "optuna-dashboard on the same storage, with trial artifacts", "tuning.commands.dashboard:cmd_dashboard",
@@ -192,12 +193,18 @@ def build_parser() -> Parser:
             sub.add_argument(flag.rstrip("!"), required=flag.endswith("!"), **SHARED[flag.rstrip("!")])
         if command.options:
             command.options(sub)
-        sub.set_defaults(handler=command.handler, backend=command.backend, **dict(command.defaults))
+        sub.set_defaults(handler=command.handler, backend=command.backend, check=command.check, **dict(command.defaults))
     return parser
 
 
+def call(target: str, args):
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)(args)
+
+
 def dispatch(args) -> int:
-    module, _, function = args.handler.partition(":")
+    if args.check:
+        call(args.check, args)
     if args.backend:
         from tuning import backend
         from tuning._quiet import import_backend_quietly
@@ -209,7 +216,7 @@ def dispatch(args) -> int:
         import_backend_quietly()
         if hasattr(args, "precision"):
             backend.set_precision(args.precision)
-    return getattr(importlib.import_module(module), function)(args)
+    return call(args.handler, args)
 
 
 def is_user_error(exc: Exception) -> bool:

@@ -5,45 +5,16 @@ from __future__ import annotations
 import os
 import signal
 
-from data_pipeline import get_split, load_split, resolve_data_dir, train_val_split
+from data_pipeline import get_split, train_val_split
 from tuning.backend import default_threads, describe, parse_gpus
-from tuning.errors import UserError, check_writable_folder
+from tuning.commands.preflight import check_start, check_worker
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings
 from tuning.study.lifecycle import attach, create_or_resume
 from tuning.study.starting_points import warm_start
-from tuning.study.storage import check_study_name, heartbeat_settings, mask, open_storage, resolve_url
-from tuning.trial.artifacts import artifact_dir
-from tuning.workers.loop import raise_terminated, trials_per_process, work
+from tuning.study.storage import check_study_name, mask, open_storage, resolve_url
+from tuning.workers.loop import raise_terminated, work
 from tuning.workers.parallel import run_parallel
-
-VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
-WORKER_GB = 1.0  # a worker's resident memory in a trial (benchmarks/README: 1.0-1.5 GB on dev splits)
-
-
-def settings_from_args(args) -> StudySettings:
-    split = get_split(args.split)
-    given = [name for name in VGG16_OPTIONS if getattr(args, name) is not None]
-    if given and args.model != "vgg16":
-        flag = "--" + given[0].replace("_", "-")
-        raise UserError(f"{flag} applies to --model vgg16 only, not {args.model}; drop it or add --model vgg16")
-    memory_gb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
-    if args.workers > max(1, int(memory_gb / WORKER_GB)):
-        raise UserError(f"--workers {args.workers}: each worker holds about {WORKER_GB:g} GB and this machine has "
-                        f"{memory_gb:.0f} GB; use at most {max(1, int(memory_gb / WORKER_GB))} here (one per core is "
-                        "fastest), and more machines with `tune worker`")
-    return StudySettings(
-        split=split.name,
-        model=args.model,
-        seed=args.seed,
-        max_epochs=args.max_epochs,
-        train_fraction=args.train_fraction,
-        sampler=f"kerastuner-{args.tuner}" if args.engine == "kerastuner" else args.sampler,
-        pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
-        vgg_weights=None if args.weights == "none" else args.weights or "imagenet",
-        feature_cache=args.feature_cache != "off",
-        fine_tune_blocks=args.fine_tune_blocks or 0,
-    )
 
 
 def check_vgg_weights(settings: StudySettings) -> None:
@@ -55,27 +26,10 @@ def check_vgg_weights(settings: StudySettings) -> None:
                                     **settings.weights_kwargs()})
 
 
-def check_environment() -> None:
-    """Every TUNE_* knob read later, read now: a bad value is one line before anything is written."""
-    trials_per_process()
-    heartbeat_settings()
-    check_writable_folder(artifact_dir(), "TUNE_ARTIFACTS")
-
-
 def cmd_start(args) -> int:
-    check_environment()
-    settings = settings_from_args(args)
+    settings, name, data = check_start(args)  # everything that can be checked before the study is written
     kerastuner = args.engine == "kerastuner"
-    if kerastuner and args.workers > 1:
-        raise UserError("--workers runs Optuna workers; KerasTuner runs in one process here (drop --workers)")
-    suffix = "-kerastuner" if kerastuner else ""
-    name = check_study_name(f"emnist-{settings.split}-{settings.model}{suffix}" if args.study is None else args.study)
-    # everything that can be checked is checked before the study is written
-    data = load_split(settings.split, args.data_dir)
-    data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
     check_vgg_weights(settings)
-    if args.warm_start and kerastuner:
-        raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
     storage = open_storage(args.storage, create=not args.warm_start)
     warm = (args.warm_start, warm_start(storage, check_study_name(args.warm_start), settings, data.split.num_classes,
                                         args.warm_start_top)) if args.warm_start else None
@@ -129,9 +83,8 @@ def summarize(storage, name: str, storage_url: str | None) -> None:
 
 
 def cmd_worker(args) -> int:
-    check_environment()
+    check_worker(args)
     storage = open_storage(args.storage, create=False)
-    check_study_name(args.study)
     study, _ = attach(storage, args.study)
     target = args.trials or study.user_attrs.get("target_trials")
     signal.signal(signal.SIGTERM, raise_terminated)

@@ -16,6 +16,7 @@ from data_pipeline import get_split
 from models import baseline_config, normalize
 from tuning.errors import UserError
 from tuning.provenance import versions
+from tuning.study.storage import check_study_exists
 from tuning.study.samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from tuning.settings import StudySettings
 from tuning.study.starting_points import known_good
@@ -111,8 +112,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
 
 def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, StudySettings]:
     """Load an existing study with the sampler and pruner its settings name."""
-    if name not in optuna.get_all_study_names(storage):
-        raise UserError(f"no study named {name!r} in this storage; start it with `tune start` or list studies with `tune status`")
+    check_study_exists(storage, name)
     attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
     settings = StudySettings.from_attrs(attrs, name)
     if settings.sampler not in SAMPLERS or settings.pruner not in PRUNERS:  # a KerasTuner study's mirror

@@ -88,6 +88,13 @@ def check_study_name(name: str) -> str:
     return name
 
 
+def check_study_exists(storage, name: str) -> None:
+    import optuna
+
+    if name not in optuna.get_all_study_names(storage):
+        raise UserError(f"no study named {name!r} in this storage; start it with `tune start` or list studies with `tune status`")
+
+
 def sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:"):
         return None

@@ -13,7 +13,6 @@ from data_pipeline import load_split, resolve_data_dir, train_val_split
 from tuning.backend import set_threads
 from tuning.errors import UserError, env_int
 from tuning.results.progress import Reporter, counts
-from tuning.study.lifecycle import attach
 from tuning.trial.artifacts import artifact_store
 
 
@@ -122,6 +121,7 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
 
 def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, quiet=False, seed_offset=0) -> None:
     """Join study `name` in this process and run trials until it holds `target` finished."""
+    from tuning.study.lifecycle import attach  # models and Keras: not for `tune`'s checks (commands/preflight.py)
     from tuning.trial.objective import Objective
 
     study, settings = attach(storage, name)

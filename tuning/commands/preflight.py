@@ -1,0 +1,76 @@
+"""What `tune start` and `tune worker` check before Keras loads (cli.dispatch runs these first).
+
+Importing Keras and TensorFlow costs about 6 s of CPU here; bad input (a split, a study name, a data
+folder, an environment variable) is answered in about a second instead. This module imports no
+`models` and no Keras (tests/test_bad_input.py checks that), so only light rooms: data_pipeline,
+settings, storage names and environment knobs. The handlers call the same checks again for the
+values (cheap: the split's arrays come from the memory-mapped cache).
+"""
+
+from __future__ import annotations
+
+import os
+
+from data_pipeline import get_split, load_split, resolve_data_dir
+from tuning.errors import UserError, check_writable_folder
+from tuning.settings import StudySettings
+from tuning.study.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, sqlite_path
+from tuning.trial.artifacts import artifact_dir
+from tuning.workers.loop import trials_per_process
+
+VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
+WORKER_GB = 1.0  # a worker's resident memory in a trial (benchmarks/README: 1.0-1.5 GB on dev splits)
+
+
+def settings_from_args(args) -> StudySettings:
+    split = get_split(args.split)
+    given = [name for name in VGG16_OPTIONS if getattr(args, name) is not None]
+    if given and args.model != "vgg16":
+        flag = "--" + given[0].replace("_", "-")
+        raise UserError(f"{flag} applies to --model vgg16 only, not {args.model}; drop it or add --model vgg16")
+    memory_gb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    if args.workers > max(1, int(memory_gb / WORKER_GB)):
+        raise UserError(f"--workers {args.workers}: each worker holds about {WORKER_GB:g} GB and this machine has "
+                        f"{memory_gb:.0f} GB; use at most {max(1, int(memory_gb / WORKER_GB))} here (one per core is "
+                        "fastest), and more machines with `tune worker`")
+    return StudySettings(
+        split=split.name,
+        model=args.model,
+        seed=args.seed,
+        max_epochs=args.max_epochs,
+        train_fraction=args.train_fraction,
+        sampler=f"kerastuner-{args.tuner}" if args.engine == "kerastuner" else args.sampler,
+        pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
+        vgg_weights=None if args.weights == "none" else args.weights or "imagenet",
+        feature_cache=args.feature_cache != "off",
+        fine_tune_blocks=args.fine_tune_blocks or 0,
+    )
+
+
+def check_environment() -> None:
+    """Every TUNE_* knob read later, read now: a bad value is one line before anything is written."""
+    trials_per_process()
+    heartbeat_settings()
+    check_writable_folder(artifact_dir(), "TUNE_ARTIFACTS")
+
+
+def check_start(args):
+    """(settings, study name, data) of `tune start`, or a UserError naming the first problem."""
+    check_environment()
+    settings = settings_from_args(args)
+    kerastuner = args.engine == "kerastuner"
+    if kerastuner and args.workers > 1:
+        raise UserError("--workers runs Optuna workers; KerasTuner runs in one process here (drop --workers)")
+    if args.warm_start and kerastuner:
+        raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
+    suffix = "-kerastuner" if kerastuner else ""
+    name = check_study_name(f"emnist-{settings.split}-{settings.model}{suffix}" if args.study is None else args.study)
+    sqlite_path(resolve_url(args.storage))  # a URL that names no file
+    data = load_split(settings.split, args.data_dir)
+    data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
+    return settings, name, data
+
+
+def check_worker(args) -> None:
+    check_environment()
+    check_study_exists(open_storage(args.storage, create=False), check_study_name(args.study))
