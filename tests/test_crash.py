@@ -81,10 +81,11 @@ def test_sigkilled_worker_trial_is_failed_and_retried(storage_url, tmp_path, dat
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, sig, code):
-    # enough images that the first trial (10 epochs of the big CNN) runs for tens of seconds: on the
-    # tiny default data a whole 2-trial study took 13 s and could end before we saw a trial running
+    # enough images that the first trial (the big CNN, up to 40 epochs) runs for a minute: on the tiny
+    # default data a whole 2-trial study took 13 s and could end before we saw a trial running; not
+    # more, since the resumed study trains its 2 trials on them too
     data_dir = tmp_path / "emnist"
-    write_split(data_dir, "mnist", train_per_class=300, test_per_class=20)
+    write_split(data_dir, "mnist", train_per_class=100, test_per_class=20)
     args = ["start", "--split", "mnist", "--model", "cnn", "--trials", "2", "--max-epochs", "40", "--pruner", "none",
             "--data-dir", str(data_dir)]
     process = spawn(args, tmp_path)
