@@ -151,7 +151,7 @@ class Command:
     options: Callable | None = None  # adds the command's own options
     defaults: tuple[tuple[str, object], ...] = ()  # per-command defaults of shared options
     backend: bool = True  # loads Keras and its backend (the commands that only read do not)
-    check: str | None = None  # "module:function" run before the backend loads: bad input answered in a second
+    check: str | None = None  # "module:function" run before the backend loads; its result is the handler's 2nd argument
 
 
 COMMANDS = (
@@ -197,14 +197,13 @@ def build_parser() -> Parser:
     return parser
 
 
-def call(target: str, args):
+def call(target: str, *arguments):
     module, _, function = target.partition(":")
-    return getattr(importlib.import_module(module), function)(args)
+    return getattr(importlib.import_module(module), function)(*arguments)
 
 
 def dispatch(args) -> int:
-    if args.check:
-        call(args.check, args)
+    checked = call(args.check, args) if args.check else None
     if args.backend:
         from tuning import backend
         from tuning._quiet import import_backend_quietly
@@ -216,7 +215,8 @@ def dispatch(args) -> int:
         import_backend_quietly()
         if hasattr(args, "precision"):
             backend.set_precision(args.precision)
-    return call(args.handler, args)
+    # a handler with a check gets what it found (settings, data, storage) instead of doing that work again
+    return call(args.handler, args, checked) if args.check else call(args.handler, args)
 
 
 def is_user_error(exc: Exception) -> bool:

@@ -3,8 +3,8 @@
 Importing Keras and TensorFlow costs about 6 s of CPU here; bad input (a split, a study name, a data
 folder, an environment variable) is answered in about a second instead. This module imports no
 `models` and no Keras (tests/test_bad_input.py checks that), so only light rooms: data_pipeline,
-settings, storage names and environment knobs. The handlers call the same checks again for the
-values (cheap: the split's arrays come from the memory-mapped cache).
+settings, storage names and environment knobs. What a check finds (settings, data, storage) is
+passed on to its command's handler.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ def check_start(args):
     return settings, name, data
 
 
-def check_worker(args) -> None:
+def check_worker(args):
+    """The storage holding `tune worker`'s study, or a UserError naming the first problem."""
     check_environment()
-    check_study_exists(open_storage(args.storage, create=False), check_study_name(args.study))
+    storage = open_storage(args.storage, create=False)
+    check_study_exists(storage, check_study_name(args.study))
+    return storage

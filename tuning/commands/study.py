@@ -7,7 +7,6 @@ import signal
 
 from data_pipeline import get_split, train_val_split
 from tuning.backend import default_threads, describe, parse_gpus
-from tuning.commands.preflight import check_start, check_worker
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings
 from tuning.study.lifecycle import attach, create_or_resume
@@ -26,8 +25,8 @@ def check_vgg_weights(settings: StudySettings) -> None:
                                     **settings.weights_kwargs()})
 
 
-def cmd_start(args) -> int:
-    settings, name, data = check_start(args)  # everything that can be checked before the study is written
+def cmd_start(args, checked) -> int:
+    settings, name, data = checked  # preflight.check_start: everything checked before the study is written
     kerastuner = args.engine == "kerastuner"
     check_vgg_weights(settings)
     storage = open_storage(args.storage, create=not args.warm_start)
@@ -82,9 +81,7 @@ def summarize(storage, name: str, storage_url: str | None) -> None:
     print(f"export it: tune export {which}{storage_flag}")
 
 
-def cmd_worker(args) -> int:
-    check_worker(args)
-    storage = open_storage(args.storage, create=False)
+def cmd_worker(args, storage) -> int:  # storage: opened by preflight.check_worker
     study, _ = attach(storage, args.study)
     target = args.trials or study.user_attrs.get("target_trials")
     signal.signal(signal.SIGTERM, raise_terminated)
