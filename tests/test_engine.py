@@ -173,3 +173,23 @@ def test_the_reference_trial_is_never_pruned_for_being_weak():
     study.enqueue_trial({}, user_attrs={"baseline": True})
     study.optimize(curve_objective([[0.1, 0.1, 0.15, 0.2], [0.1] * 4]), n_trials=2)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED]
+
+
+def test_starting_points_answer_only_to_the_chance_floor():
+    """A queued starting point slow to warm up runs to its end where Hyperband stops a sampled trial
+    with the same curve; one at chance is still stopped after its first epoch."""
+    from tuning.study.samplers import make_pruner
+
+    epochs, strong = 8, [[0.6 + 0.03 * step + 0.001 * k for step in range(8)] for k in range(12)]
+    slow_start = [0.3, 0.3, 0.3, 0.4, 0.5, 0.6, 0.8, 0.95]  # below every strong curve until epoch 7
+    curves = strong + [slow_start] * 3 + [[0.1] * epochs] + [slow_start] * 3
+    study = optuna.create_study(study_name="starting", direction="maximize", pruner=make_pruner("hyperband", epochs, 10),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(curve_objective(curves), n_trials=len(strong))
+    for _ in range(4):
+        study.enqueue_trial({}, user_attrs={"starting_point": "known good"})
+    study.optimize(curve_objective(curves), n_trials=7)
+    queued, at_chance, sampled = study.trials[12:15], study.trials[15], study.trials[16:]
+    assert all(t.state == TrialState.COMPLETE for t in queued)
+    assert at_chance.state == TrialState.PRUNED and len(at_chance.intermediate_values) == 1
+    assert all(t.state == TrialState.PRUNED for t in sampled), [len(t.intermediate_values) for t in sampled]

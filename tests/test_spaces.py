@@ -122,7 +122,7 @@ def test_every_sampler_runs_past_its_startup_trials_on_every_space(name, family,
     assert len({c["learning_rate"] for _, c in configs}) == target  # it keeps proposing new points
 
 
-@pytest.mark.parametrize("target, startup", [(12, 4), (20, 5), (40, 10), (100, 10), (1, 4)])
+@pytest.mark.parametrize("target, startup", [(12, 4), (20, 5), (24, 6), (100, 6), (10000, 6), (1, 4)])
 def test_tpe_startup_trials_scale_with_the_budget(target, startup):
     assert startup_trials(target) == startup
 

@@ -7,8 +7,10 @@ import optuna
 
 def startup_trials(target: int) -> int:
     """Trials TPE draws before it models the study: Optuna's 10 would be a 12-trial study's whole
-    budget; a quarter of the budget, 4..10 (the enqueued starting points count among them)."""
-    return max(4, min(10, target // 4))
+    budget; a quarter of the budget, 4..6 (the enqueued starting points count among them, so TPE
+    models the study after 1-3 random draws). Capped, not scaled up: a study bounded by
+    `--timeout` holds a huge `--trials`, and 10 random draws were all a 600 s study ran (issue 14)."""
+    return max(4, min(6, target // 4))
 
 
 def make_sampler(name: str, seed: int | None, target: int = 40) -> optuna.samplers.BaseSampler:
@@ -35,8 +37,11 @@ SAMPLERS = {"tpe": _tpe, "random": lambda seed, startup: optuna.samplers.RandomS
 class StopHopeless(optuna.pruners.BasePruner):
     """Prunes a trial whose validation accuracy is still below `floor` (twice chance) after an
     epoch, whatever its Hyperband bracket holds; otherwise asks `inner`. The original study's trial
-    is the reference and is never pruned for being weak. Not a HyperbandPruner itself, so samplers
-    learn from every trial, not only from those of the trial's own bracket."""
+    is the reference and is never pruned for being weak. The starting points (known-good and
+    warm-start configs) answer only to the floor: they are queued because they train, and an early
+    rung judged them on their warm-up epochs (issue 14: the second known-good config was pruned at
+    epoch 1 in every seed). Not a HyperbandPruner itself, so samplers learn from every trial, not
+    only from those of the trial's own bracket."""
 
     def __init__(self, inner: optuna.pruners.BasePruner, floor: float):
         self.inner, self.floor = inner, floor
@@ -47,7 +52,7 @@ class StopHopeless(optuna.pruners.BasePruner):
             return False
         if trial.intermediate_values[step] < self.floor:
             return True
-        return self.inner.prune(study, trial)
+        return "starting_point" not in trial.user_attrs and self.inner.prune(study, trial)
 
 
 def make_pruner(name: str, max_epochs: int, num_classes: int = 10) -> optuna.pruners.BasePruner:
@@ -56,10 +61,17 @@ def make_pruner(name: str, max_epochs: int, num_classes: int = 10) -> optuna.pru
     return pruner if name == "none" else StopHopeless(pruner, floor=2.0 / num_classes)
 
 
+def first_rung(max_epochs: int) -> int:
+    """Hyperband's first rung, in epochs: a quarter of the budget (at least 1). Each trial warms up
+    and then decays its learning rate over its own epochs, so one epoch of an 8-epoch trial says
+    little of where it ends; a quarter of the way, the ranking has begun to hold."""
+    return max(1, max_epochs // 4)
+
+
 #: pruner name -> factory(max_epochs); `tune start --pruner` offers these keys
 PRUNERS = {
-    "hyperband": lambda max_epochs: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs,
-                                                                   reduction_factor=3),
+    "hyperband": lambda max_epochs: optuna.pruners.HyperbandPruner(min_resource=first_rung(max_epochs),
+                                                                   max_resource=max_epochs, reduction_factor=3),
     "median": lambda max_epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     "none": lambda max_epochs: optuna.pruners.NopPruner(),
 }
