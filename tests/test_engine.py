@@ -16,6 +16,10 @@ from tuning.results.progress import counts
 from tuning.study.starting_points import known_good
 
 
+MLP_PARAMS = {"layers": 1, "layer1_units": 128, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
+              "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "warmup_cosine", "batch_size": 64}
+
+
 @pytest.fixture
 def holdout(data_dir):
     return train_val_split(load_split("mnist", data_dir))
@@ -31,9 +35,7 @@ def test_trials_report_every_epoch_and_get_pruned(holdout):
 
 def test_complete_trial_records_its_cost_and_config(holdout):
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({"layers": 1, "layer1_units": 128, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
-                         "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "warmup_cosine", "batch_size": 64,
-                         "epochs": 2})
+    study.enqueue_trial({**MLP_PARAMS, "epochs": 2})
     run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=2), holdout), target=1)
     trial = study.trials[0]
     assert trial.state == TrialState.COMPLETE
@@ -43,6 +45,27 @@ def test_complete_trial_records_its_cost_and_config(holdout):
     assert attrs["params_count"] == 784 * 128 + 128 + 128 * 10 + 10
     assert attrs["fit_seconds"] > 0 and attrs["images_per_second"] > 0 and attrs["worker_rss_mb"] > 0
     assert len(attrs["history"]["val_accuracy"]) == 2
+
+
+def test_a_large_split_reports_within_the_epoch_and_is_pruned_there(holdout):
+    """At 3 reports an epoch the steps are 1..3 x epochs, the epoch's end (steps 3, 6) carries the
+    epoch's full validation accuracy, and a pruner can stop a trial a third of the way into its first epoch."""
+    settings = StudySettings("mnist", "mlp", max_epochs=2, reports_per_epoch=3)
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({**MLP_PARAMS, "epochs": 2})
+    run_trials(study, Objective(settings, holdout), target=1)
+    trial = study.trials[0]
+    assert trial.state == TrialState.COMPLETE and list(trial.intermediate_values) == [1, 2, 3, 4, 5, 6]
+    assert [trial.intermediate_values[3], trial.intermediate_values[6]] == trial.user_attrs["history"]["val_accuracy"]
+    within = [trial.intermediate_values[step] for step in (1, 2, 4, 5)]  # on the validation sample: all 40 here
+    assert all(abs(value * len(holdout.val_labels) - round(value * len(holdout.val_labels))) < 1e-6 for value in within)
+    assert trial.user_attrs["epochs_run"] == 2
+
+    pruned = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.01))
+    run_trials(pruned, Objective(settings, holdout), target=1)
+    trial = pruned.trials[0]
+    assert trial.state == TrialState.PRUNED and list(trial.intermediate_values) == [1]
+    assert trial.user_attrs["epochs_run"] == 0.33 and trial.user_attrs["images_per_second"] > 0
 
 
 def test_failing_trials_are_recorded_and_the_study_goes_on(holdout, monkeypatch):

@@ -151,3 +151,24 @@ def test_a_family_registered_twice_warns_and_an_unknown_one_is_refused():
     assert models.FAMILIES["mlp"] == (config_class, builder)
     with pytest.raises(models.ConfigError, match="unknown model family 'rnn'"):
         models.build({"family": "rnn", "num_classes": 10})
+
+
+@pytest.mark.parametrize("train, test, given, engine, expected", [
+    (99_705, 16_618, None, "optuna", (4, 3)),  # byclass-dev: 83k training images after the holdout
+    (8_570, 1_430, None, "optuna", (10, 1)),  # mnist-dev: the original study's 10 epochs, one report an epoch
+    (697_932, 116_323, None, "optuna", (2, 23)),  # the full byclass release
+    (99_705, 16_618, 7, "optuna", (7, 3)),  # --max-epochs wins
+    (99_705, 16_618, None, "kerastuner", (4, 1)),  # KerasTuner reports once an epoch
+])
+def test_the_epoch_budget_and_report_rate_follow_the_training_set(train, test, given, engine, expected):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tuning.commands.preflight import sized_to_data
+    from tuning.settings import StudySettings
+
+    data = SimpleNamespace(train_labels=np.zeros(train), test_labels=np.zeros(test))
+    args = SimpleNamespace(max_epochs=given, engine=engine)
+    sized = sized_to_data(StudySettings("byclass", "cnn"), args, data)
+    assert (sized.max_epochs, sized.reports_per_epoch) == expected

@@ -39,8 +39,8 @@ def cmd_campaign(args) -> int:
     for index, (split, family) in enumerate(studies, start=1):
         print(f"\n[{index}/{len(studies)}] {split} {family}: tune start ({args.trials} trials, "
               f"{time.monotonic() - start:.0f} s into the campaign)", flush=True)
-        tuning = ["start", "--split", split, "--model", family, "--trials", str(args.trials), "--max-epochs",
-                  str(args.max_epochs), "--seed", str(args.seed), "--workers", str(args.workers), *data]
+        tuning = ["start", "--split", split, "--model", family, "--trials", str(args.trials), "--seed", str(args.seed),
+                  "--workers", str(args.workers), *(["--max-epochs", str(args.max_epochs)] if args.max_epochs else []), *data]
         if family == "vgg16" and args.weights:
             tuning += ["--weights", args.weights]
         step(tuning, args.storage)

@@ -9,11 +9,12 @@ passed on to its command's handler.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from data_pipeline import get_split, load_split, resolve_data_dir
 from tuning.errors import UserError, check_writable_folder
-from tuning.settings import StudySettings
+from tuning.settings import StudySettings, default_max_epochs, reports_per_epoch
 from tuning.study.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, sqlite_path
 from tuning.trial.artifacts import artifact_dir
 from tuning.workers.loop import trials_per_process
@@ -37,7 +38,7 @@ def settings_from_args(args) -> StudySettings:
         split=split.name,
         model=args.model,
         seed=args.seed,
-        max_epochs=args.max_epochs,
+        max_epochs=args.max_epochs or 10,  # sized to the data by sized_to_data once it is loaded
         train_fraction=args.train_fraction,
         sampler=f"kerastuner-{args.tuner}" if args.engine == "kerastuner" else args.sampler,
         pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
@@ -68,7 +69,18 @@ def check_start(args):
     sqlite_path(resolve_url(args.storage))  # a URL that names no file
     data = load_split(settings.split, args.data_dir)
     data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
-    return settings, name, data
+    return sized_to_data(settings, args, data), name, data
+
+
+def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
+    """The settings that follow the training set's size: the epoch budget (unless --max-epochs gave
+    it) and how often an Optuna trial reports within an epoch (KerasTuner reports once an epoch)."""
+    images = round((len(data.train_labels) - len(data.test_labels)) * settings.train_fraction)  # train_val_split's rule
+    return dataclasses.replace(
+        settings,
+        max_epochs=args.max_epochs or default_max_epochs(images),
+        reports_per_epoch=1 if args.engine == "kerastuner" else reports_per_epoch(images),
+    )
 
 
 def check_worker(args):

@@ -38,11 +38,12 @@ def cmd_start(args, checked) -> int:
     if "TUNE_RECYCLED" not in os.environ:
         print(f"study {name} on {mask(resolve_url(args.storage))}: {stored.model} on {stored.split}, "
               f"{args.trials} trials, up to {stored.max_epochs} epochs each"
+              + (f" (reported {stored.reports_per_epoch} times an epoch)" if stored.reports_per_epoch > 1 else "")
               + (f", KerasTuner {args.tuner}" if kerastuner else ""))
         print(describe())
         ignored = [f"{key} {getattr(stored, key)} (asked {getattr(settings, key)})"
                    for key in ("max_epochs", "seed", "sampler", "pruner", "train_fraction")
-                   if getattr(stored, key) != getattr(settings, key)]
+                   if getattr(stored, key) != getattr(settings, key) and (key != "max_epochs" or args.max_epochs)]
         if ignored:
             print("resuming with the study's own settings: " + ", ".join(ignored) + "; use --study NAME for a new study")
         if warm and study.user_attrs.get("warm_start") != args.warm_start:

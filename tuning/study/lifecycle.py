@@ -121,6 +121,7 @@ def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, S
         study_name=name,
         storage=storage,
         sampler=make_sampler(settings.sampler, settings.seed if seed is None else seed, attrs.get("target_trials", 40)),
-        pruner=make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes),
+        pruner=make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes,
+                           settings.reports_per_epoch),
     )
     return study, settings

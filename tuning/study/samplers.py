@@ -35,8 +35,8 @@ SAMPLERS = {"tpe": _tpe, "random": lambda seed, startup: optuna.samplers.RandomS
 
 
 class StopHopeless(optuna.pruners.BasePruner):
-    """Prunes a trial whose validation accuracy is still below `floor` (twice chance) after an
-    epoch, whatever its Hyperband bracket holds; otherwise asks `inner`. The original study's trial
+    """Prunes a trial whose validation accuracy is still below `floor` (twice chance) at its first
+    report or later, whatever its Hyperband bracket holds; otherwise asks `inner`. The original study's trial
     is the reference and is never pruned for being weak. The starting points (known-good and
     warm-start configs) answer only to the floor: they are queued because they train, and an early
     rung judged them on their warm-up epochs (issue 14: the second known-good config was pruned at
@@ -55,23 +55,26 @@ class StopHopeless(optuna.pruners.BasePruner):
         return "starting_point" not in trial.user_attrs and self.inner.prune(study, trial)
 
 
-def make_pruner(name: str, max_epochs: int, num_classes: int = 10) -> optuna.pruners.BasePruner:
-    """The named pruner behind the chance floor; `none` prunes nothing at all."""
-    pruner = PRUNERS[name](max_epochs)
+def make_pruner(name: str, max_epochs: int, num_classes: int = 10, reports_per_epoch: int = 1) -> optuna.pruners.BasePruner:
+    """The named pruner behind the chance floor; `none` prunes nothing at all. Its resource is a
+    report: `reports_per_epoch` per epoch (StudySettings), so a trial's last step is epochs x that."""
+    pruner = PRUNERS[name](max_epochs * reports_per_epoch, first_rung(max_epochs, reports_per_epoch))
     return pruner if name == "none" else StopHopeless(pruner, floor=2.0 / num_classes)
 
 
-def first_rung(max_epochs: int) -> int:
-    """Hyperband's first rung, in epochs: a quarter of the budget (at least 1). Each trial warms up
-    and then decays its learning rate over its own epochs, so one epoch of an 8-epoch trial says
-    little of where it ends; a quarter of the way, the ranking has begun to hold."""
-    return max(1, max_epochs // 4)
+def first_rung(max_epochs: int, reports_per_epoch: int = 1) -> int:
+    """Hyperband's first rung, in reports: about 200 optimizer steps into a trial. Each trial warms
+    up and then decays its learning rate over its own epochs, so one epoch of a small split (balanced-dev:
+    105 steps at batch 128) says little of where an 8-epoch trial ends: there, a quarter of the epochs.
+    On a split that reports within an epoch, one report already holds that many steps (byclass-dev:
+    27k images, 216 steps), and a later rung would cost a slow trial half an hour (issue 17)."""
+    return max(1, max_epochs // 4) if reports_per_epoch == 1 else 1
 
 
-#: pruner name -> factory(max_epochs); `tune start --pruner` offers these keys
+#: pruner name -> factory(last step, first rung); `tune start --pruner` offers these keys
 PRUNERS = {
-    "hyperband": lambda max_epochs: optuna.pruners.HyperbandPruner(min_resource=first_rung(max_epochs),
-                                                                   max_resource=max_epochs, reduction_factor=3),
-    "median": lambda max_epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-    "none": lambda max_epochs: optuna.pruners.NopPruner(),
+    "hyperband": lambda steps, rung: optuna.pruners.HyperbandPruner(min_resource=rung, max_resource=steps,
+                                                                    reduction_factor=3),
+    "median": lambda steps, rung: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=rung),
+    "none": lambda steps, rung: optuna.pruners.NopPruner(),
 }

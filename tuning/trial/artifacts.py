@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.plotting import pyplot, save
+from tuning.trial.training import predict_classes
 
 DEFAULT_ARTIFACTS = "studies/artifacts"
 
@@ -41,12 +42,6 @@ def plot_curves(epoch_logs: list[dict], path: Path, title: str) -> None:
     figure.suptitle(title)
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.22)
     save(figure, path, tight=False)  # fixed margins: tight_layout costs a trial an extra draw
-
-
-def predict_classes(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Class ids from eager calls: a one-off pass costs less than tracing `model.predict`'s function."""
-    return np.concatenate([np.argmax(np.asarray(model(images[i : i + batch_size], training=False)), axis=1)
-                           for i in range(0, len(images), batch_size)])
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from tuning.settings import StudySettings
 from tuning.trial.artifacts import publish
 from tuning.trial.feature_cache import FeatureCache, cache_off_reason
 from tuning.trial.spaces import SPACES, OptunaSampler
-from tuning.trial.training import fit, release_memory, set_seed
+from tuning.trial.training import fit, predict_classes, release_memory, set_seed
 
 
 def rss_bytes() -> int:
@@ -32,25 +32,58 @@ def rss_bytes() -> int:
         return 0
 
 
-class ReportToTrial(keras.callbacks.Callback):
-    """Reports validation accuracy after every epoch; stops a NaN loss or a pruned trial."""
+#: validation images a report within an epoch is measured on (a fixed random sample); the report at
+#: an epoch's end uses all of validation
+VAL_SAMPLE = 5_000
 
-    def __init__(self, trial: optuna.Trial):
+
+class ReportToTrial(keras.callbacks.Callback):
+    """Reports validation accuracy to the trial `per_epoch` times an epoch: within the epoch on a fixed
+    sample of validation (`val_sample`), at its end on all of it. Step k is the k-th report, so epoch
+    e ends at step e x per_epoch. Stops a NaN loss or a pruned trial."""
+
+    def __init__(self, trial: optuna.Trial, per_epoch: int = 1, val_sample=None):
         super().__init__()
         self.trial, self.epoch_logs = trial, []
+        self.per_epoch, self.val_sample, self.reports = per_epoch, val_sample, 0
 
     @property
-    def epochs(self) -> int:
-        return len(self.epoch_logs)
+    def epochs(self) -> int | float:
+        """Epochs trained, to the last report: whole where the trial ended at an epoch's end."""
+        whole, part = divmod(self.reports, self.per_epoch)
+        return whole if not part else round(self.reports / self.per_epoch, 2)
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps, epoch = self.params.get("steps"), len(self.epoch_logs)
+        within = self.reports - epoch * self.per_epoch  # reports made in this epoch so far
+        if self.per_epoch > 1 and steps and within < self.per_epoch - 1 and (batch + 1) * self.per_epoch >= (within + 1) * steps:
+            images, labels = self.val_sample
+            accuracy = float(np.mean(predict_classes(self.model, images) == labels))
+            self.report(accuracy, f"{within + 1}/{self.per_epoch} of epoch {epoch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self.epoch_logs.append({key: float(value) for key, value in logs.items()})
         if not math.isfinite(logs.get("loss", math.nan)):
             raise FloatingPointError(f"loss became {logs.get('loss')} in epoch {epoch + 1}; lower the learning rate")
-        self.trial.report(float(logs["val_accuracy"]), step=epoch + 1)
+        self.reports = (epoch + 1) * self.per_epoch - 1
+        self.report(float(logs["val_accuracy"]), f"epoch {epoch + 1}")
+
+    def report(self, accuracy: float, where: str) -> None:
+        self.reports += 1
+        self.trial.report(accuracy, step=self.reports)
         if self.trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch + 1} at val accuracy {logs['val_accuracy']:.4f}")
+            raise optuna.TrialPruned(f"pruned after {where} at val accuracy {accuracy:.4f}")
+
+
+def val_sample(holdout, per_epoch: int, size: int = VAL_SAMPLE):
+    """(images, labels) of a fixed random sample of validation for reports within an epoch; None at one
+    report an epoch."""
+    if per_epoch == 1:
+        return None
+    count = len(holdout.val_labels)
+    chosen = np.sort(np.random.default_rng(0).choice(count, min(size, count), replace=False))
+    return holdout.val_images[chosen], holdout.val_labels[chosen]
 
 
 class StudyFull(Exception):
@@ -76,6 +109,7 @@ class Objective:
     def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None, target: int | None = None):
         self.family, self.holdout, self.num_classes = settings.model, holdout, get_split(settings.split).num_classes
         self.max_epochs, self.seed, self.space_kwargs = settings.max_epochs, settings.seed, settings.space_kwargs()
+        self.reports_per_epoch = settings.reports_per_epoch
         self.characters = characters or [str(label) for label in range(self.num_classes)]
         self.artifact_store, self.target = artifact_store, target
         self.feature_cache = FeatureCache() if settings.feature_cache else None
@@ -92,7 +126,7 @@ class Objective:
         set_seed(self.seed + trial.number)
         try:
             model, holdout = self.prepare(trial, config)
-            report = ReportToTrial(trial)
+            report = ReportToTrial(trial, self.reports_per_epoch, val_sample(holdout, self.reports_per_epoch))
             start = time.perf_counter()
             try:
                 fit(model, config, holdout, callbacks=[report])

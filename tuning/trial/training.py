@@ -32,6 +32,12 @@ def fit(model, config: dict, train, callbacks=(), epochs: int | None = None, ver
     )
 
 
+def predict_classes(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Class ids from eager calls: a one-off pass costs less than tracing `model.predict`'s function."""
+    return np.concatenate([np.argmax(np.asarray(model(images[i : i + batch_size], training=False)), axis=1)
+                           for i in range(0, len(images), batch_size)])
+
+
 def timed_evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> tuple[float, float]:
     """(seconds, accuracy) of model.evaluate on one set: the original study's timing."""
     start = time.perf_counter()
