@@ -5,7 +5,7 @@
 Per study: trials by state, the median *final* validation accuracy (each trial's last reported
 epoch, pruned ones included: what a random draw from the space trains to), how many trials ended
 below 0.5, the best value and trial, the original model's value, and the wall time from the first
-trial's start to the last one's end.
+trial's start to the last one's end, and trials per hour over it.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main() -> None:
         print(f"{row['study']}: {row['finished']} finished ({row['pruned']} pruned), median final val "
               f"{row['median_final_val']:.4f}, {row['below_0.5']} below 0.5, best {row['best']:.4f} (#{row['best_trial']}), "
               f"original model {row['original'] if row['original'] is None else round(row['original'], 4)}, "
-              f"wall {row['wall_s'] / 60:.1f} min")
+              f"wall {row['wall_s'] / 60:.1f} min ({row['finished'] / max(row['wall_s'], 1) * 3600:.0f} trials/hour)")
 
 
 if __name__ == "__main__":
