@@ -7,7 +7,7 @@ import keras
 import pytest
 
 from data_pipeline import load_split
-from tests.conftest import assert_one_line_error, run_tune
+from tests.conftest import REPO, assert_one_line_error, run_tune
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,16 @@ def test_a_vgg16_without_weights_is_skipped_and_the_rest_is_benchmarked(exported
     only_vgg = run_tune("benchmark", "--splits", "mnist", "--models", "vgg16", "--data-dir", "data", "--out", str(out),
                         cwd=exported, env={"KERAS_HOME": str(tmp_path / "keras")})
     assert_one_line_error(only_vgg, "nothing to benchmark")
+
+
+def test_the_tuner_comparison_counts_a_win_only_against_a_kerastuner_run():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tuner_comparison", REPO / "benchmarks" / "tuner_comparison.py")
+    comparison = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(comparison)
+    run = lambda engine, seed, best: {"engine": engine, "seed": seed, "best": best, "curve": [(100.0, best)]}  # noqa: E731
+    alone = [run("optuna-tpe-hyperband", seed, 0.85) for seed in (0, 1)]
+    assert "in 0 of 0 seeds (2 seed(s) had no KerasTuner run)" in comparison.summary(alone, 0.8, ["optuna-tpe-hyperband"], 600)
+    rivals = alone + [run("kerastuner-hyperband", 0, 0.84), run("kerastuner-bayesian", 0, 0.86), run("kerastuner-hyperband", 1, 0.80)]
+    assert "in 1 of 2 seeds" in comparison.summary(rivals, 0.8, ["optuna-tpe-hyperband"], 600)
