@@ -189,6 +189,24 @@ def test_the_projects_pruners_stop_weak_trials_and_let_strong_ones_finish(name):
     assert sum(t.state == TrialState.COMPLETE for t in trials[:16]) >= 8, steps_run
 
 
+def test_sampled_trials_compete_with_the_exempt_ones_at_hyperbands_rungs():
+    """The reference and the starting points are never pruned, but their values at the rungs are what
+    the trials after them must match: a sampled trial below them at the first rung stops there."""
+    from tuning.study.samplers import make_pruner
+
+    study = optuna.create_study(study_name="rungs", direction="maximize", pruner=make_pruner("hyperband", 4, 10),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({}, user_attrs={"baseline": True})
+    for _ in range(3):
+        study.enqueue_trial({}, user_attrs={"starting_point": "known good"})
+    curves = [[0.5, 0.6, 0.7, 0.8]] + [[0.8, 0.85, 0.9, 0.92]] * 3 + [[0.6, 0.7, 0.8, 0.95]] * 6
+    study.optimize(curve_objective(curves), n_trials=len(curves))
+    assert all(t.state == TrialState.COMPLETE for t in study.trials[:4])
+    sampled = study.trials[4:]
+    assert sum(t.state == TrialState.PRUNED and len(t.intermediate_values) < 4 for t in sampled) >= 4, \
+        [(t.state.name, len(t.intermediate_values)) for t in sampled]
+
+
 def test_the_reference_trial_is_never_pruned_for_being_weak():
     from tuning.study.samplers import make_pruner
 
@@ -214,5 +232,6 @@ def test_starting_points_answer_only_to_the_chance_floor():
     study.optimize(curve_objective(curves), n_trials=7)
     queued, at_chance, sampled = study.trials[12:15], study.trials[15], study.trials[16:]
     assert all(t.state == TrialState.COMPLETE for t in queued)
+    assert all("completed_rung_0" in t.system_attrs for t in queued)  # later trials compete with them
     assert at_chance.state == TrialState.PRUNED and len(at_chance.intermediate_values) == 1
     assert all(t.state == TrialState.PRUNED for t in sampled), [len(t.intermediate_values) for t in sampled]

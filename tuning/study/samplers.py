@@ -48,11 +48,15 @@ class StopHopeless(optuna.pruners.BasePruner):
 
     def prune(self, study, trial) -> bool:
         step = trial.last_step
-        if step is None or trial.user_attrs.get("baseline"):
+        if step is None:
             return False
-        if trial.intermediate_values[step] < self.floor:
+        reference = bool(trial.user_attrs.get("baseline"))
+        if not reference and trial.intermediate_values[step] < self.floor:
             return True
-        return "starting_point" not in trial.user_attrs and self.inner.prune(study, trial)
+        # asked even for the reference and the starting points, whose verdict is ignored: Hyperband
+        # records each trial's value at its rungs as it asks, and the trials after them compete with those
+        verdict = self.inner.prune(study, trial)
+        return verdict and not reference and "starting_point" not in trial.user_attrs
 
 
 def make_pruner(name: str, max_epochs: int, num_classes: int = 10, reports_per_epoch: int = 1) -> optuna.pruners.BasePruner:
