@@ -59,19 +59,18 @@ class ReportToTrial(keras.callbacks.Callback):
         if self.per_epoch > 1 and steps and within < self.per_epoch - 1 and (batch + 1) * self.per_epoch >= (within + 1) * steps:
             images, labels = self.val_sample
             accuracy = float(np.mean(predict_classes(self.model, images) == labels))
-            self.report(accuracy, f"{within + 1}/{self.per_epoch} of epoch {epoch + 1}")
+            self.report(accuracy, self.reports + 1, f"{within + 1}/{self.per_epoch} of epoch {epoch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self.epoch_logs.append({key: float(value) for key, value in logs.items()})
         if not math.isfinite(logs.get("loss", math.nan)):
             raise FloatingPointError(f"loss became {logs.get('loss')} in epoch {epoch + 1}; lower the learning rate")
-        self.reports = (epoch + 1) * self.per_epoch - 1
-        self.report(float(logs["val_accuracy"]), f"epoch {epoch + 1}")
+        self.report(float(logs["val_accuracy"]), (epoch + 1) * self.per_epoch, f"epoch {epoch + 1}")
 
-    def report(self, accuracy: float, where: str) -> None:
-        self.reports += 1
-        self.trial.report(accuracy, step=self.reports)
+    def report(self, accuracy: float, step: int, where: str) -> None:
+        self.reports = step
+        self.trial.report(accuracy, step=step)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned after {where} at val accuracy {accuracy:.4f}")
 
