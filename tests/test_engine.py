@@ -207,6 +207,29 @@ def test_sampled_trials_compete_with_the_exempt_ones_at_hyperbands_rungs():
         [(t.state.name, len(t.intermediate_values)) for t in sampled]
 
 
+def test_a_laggard_stops_at_the_first_rung_whatever_its_bracket_holds():
+    """Hyperband's patient brackets first judge a trial near its end; the bottom quarter of the
+    finished trials at a report stops any sampled trial from the first rung on (issue 17), while the
+    same curves under Hyperband alone let some laggards run most of their steps."""
+    from tuning.study.samplers import StopHopeless, make_pruner
+
+    epochs, per_epoch = 4, 3
+    steps = epochs * per_epoch
+    strong = [[0.6 + 0.02 * step + 0.001 * k for step in range(steps)] for k in range(10)]
+    laggard = [[0.4 + 0.01 * step for step in range(steps)]] * 8  # above the chance floor, below every strong trial
+    curves = strong + laggard
+
+    def run(pruner):
+        study = optuna.create_study(study_name="laggards", direction="maximize", pruner=pruner,
+                                    sampler=optuna.samplers.RandomSampler(seed=0))
+        study.optimize(curve_objective(curves), n_trials=len(curves))
+        return [len(t.intermediate_values) for t in study.trials[len(strong):]]
+
+    hyperband_alone = make_pruner("hyperband", epochs, 10, per_epoch).inner
+    assert max(run(StopHopeless(hyperband_alone, floor=0.2))) > 1  # the patient brackets let a laggard run on
+    assert run(make_pruner("hyperband", epochs, 10, per_epoch)) == [1] * len(laggard)
+
+
 def test_the_reference_trial_is_never_pruned_for_being_weak():
     from tuning.study.samplers import make_pruner
 

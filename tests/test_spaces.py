@@ -154,13 +154,14 @@ def test_a_family_registered_twice_warns_and_an_unknown_one_is_refused():
 
 
 @pytest.mark.parametrize("train, test, given, engine, expected", [
-    (99_705, 16_618, None, "optuna", (4, 3)),  # byclass-dev: 83k training images after the holdout
-    (8_570, 1_430, None, "optuna", (10, 1)),  # mnist-dev: the original study's 10 epochs, one report an epoch
-    (697_932, 116_323, None, "optuna", (2, 23)),  # the full byclass release
-    (99_705, 16_618, 7, "optuna", (7, 3)),  # --max-epochs wins
-    (99_705, 16_618, None, "kerastuner", (4, 1)),  # KerasTuner reports once an epoch
+    (99_705, 16_618, None, "optuna", (3, 3, 16)),  # byclass-dev: 83k training images after the holdout
+    (8_570, 1_430, None, "optuna", (10, 1, 50)),  # mnist-dev: the original study's 10 epochs, one report an epoch
+    (50_060, 8_345, None, "optuna", (6, 2, 15)),  # letters-dev
+    (697_932, 116_323, None, "optuna", (2, 23, 3)),  # the full byclass release
+    (99_705, 16_618, 7, "optuna", (7, 3, 6)),  # --max-epochs wins, and the bound follows it
+    (99_705, 16_618, None, "kerastuner", (3, 1, 16)),  # KerasTuner reports once an epoch
 ])
-def test_the_epoch_budget_and_report_rate_follow_the_training_set(train, test, given, engine, expected):
+def test_the_epoch_budget_report_rate_and_cost_bound_follow_the_training_set(train, test, given, engine, expected):
     from types import SimpleNamespace
 
     import numpy as np
@@ -171,4 +172,20 @@ def test_the_epoch_budget_and_report_rate_follow_the_training_set(train, test, g
     data = SimpleNamespace(train_labels=np.zeros(train), test_labels=np.zeros(test))
     args = SimpleNamespace(max_epochs=given, engine=engine)
     sized = sized_to_data(StudySettings("byclass", "cnn"), args, data)
-    assert (sized.max_epochs, sized.reports_per_epoch) == expected
+    bound = min(CNN_MAX_MACS, sized.max_macs) // 1_000_000  # millions of multiply-adds a conv stack may cost
+    assert (sized.max_epochs, sized.reports_per_epoch, bound) == expected
+    assert sized_to_data(StudySettings("byclass", "mlp"), args, data).space_kwargs() == {}
+
+
+def test_a_bounded_study_draws_only_conv_stacks_within_its_bound():
+    """The cost bound narrows the widths; a structure too deep for it even at the narrowest width
+    stays drawable at 16 filters, so the check is on the width, and most draws are under the bound."""
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
+    costs = []
+    for _ in range(200):
+        config = SPACES["cnn"](OptunaSampler(study.ask()), 62, 3, max_macs=16_000_000)
+        costs.append(cnn_macs(config["filters"], config["convs_per_block"], config["kernel_size"], config["padding"]))
+        if costs[-1] > 16_000_000:
+            assert config["filters"][0] == 16
+    assert sum(cost <= 16_000_000 for cost in costs) >= 0.9 * len(costs)
+    assert max(costs) > 8_000_000  # the bound is a bound, not a shrunken space

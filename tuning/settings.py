@@ -10,10 +10,16 @@ from tuning.errors import UserError
 #: epoch's end: on a large split (byclass-dev: 90k images an epoch) the pruner and the chance floor
 #: then act within minutes, not after a whole epoch of a slow model.
 IMAGES_PER_REPORT = 25_000
-#: Without --max-epochs a trial trains at most about this many images (10 epochs of 35k): byclass-dev
-#: (83k training images) gets 4 epochs, the full byclass release 2, balanced-dev, letters-dev and
-#: mnist the original study's 10. On 2 CPU cores that keeps a 100-trial byclass-dev study in hours.
-IMAGES_PER_TRIAL = 350_000
+#: Without --max-epochs a trial trains at most about this many images (10 epochs of 25k): byclass-dev
+#: (83k training images) gets 3 epochs, letters-dev and digits-dev 6, the full byclass release 2,
+#: balanced-dev and mnist-dev the original study's 10. On 2 CPU cores that keeps a 100-trial
+#: byclass-dev study near 2 hours (the best byclass-dev trial of session 8 trained 3 epochs).
+IMAGES_PER_TRIAL = 250_000
+#: A CNN trial's conv stack costs at most this many multiply-adds over the images it may train on:
+#: the original big CNN (40M a forward pass) over 100k images. On a small split the space's own cap
+#: (1.25x that CNN) binds; on byclass-dev (3 x 83k images) a conv stack gets at most 16M, so no drawn
+#: trial takes the better part of an hour there (issue 17: trials of 34M at 600 img/s, 7 min each).
+TRIAL_MACS = 4_000_000_000_000
 
 
 def reports_per_epoch(train_images: int) -> int:
@@ -24,6 +30,11 @@ def reports_per_epoch(train_images: int) -> int:
 def default_max_epochs(train_images: int) -> int:
     """`--max-epochs` when it is not given: 10, fewer where an epoch is large (at least 2)."""
     return max(2, min(10, round(IMAGES_PER_TRIAL / max(1, train_images))))
+
+
+def max_macs(train_images: int, max_epochs: int) -> int:
+    """The most multiply-adds a CNN trial's conv stack may cost per image, from TRIAL_MACS."""
+    return TRIAL_MACS // max(1, train_images * max_epochs)
 
 
 @dataclass(frozen=True)
@@ -39,9 +50,12 @@ class StudySettings:
     feature_cache: bool = True  # vgg16: cache the frozen base's output (tuning.trial.feature_cache)
     fine_tune_blocks: int = 0  # vgg16: the search may also train the last 0..K conv blocks
     reports_per_epoch: int = 1  # the pruner's resource is a report: epochs x this (reports_per_epoch())
+    max_macs: int | None = None  # cnn: bound on a drawn conv stack's multiply-adds (max_macs()); None: the space's cap
 
     def space_kwargs(self) -> dict:
-        """Extra arguments of the study's search space (only vgg16 has any)."""
+        """Extra arguments of the study's search space."""
+        if self.model == "cnn":
+            return {"max_macs": self.max_macs} if self.max_macs else {}
         if self.model != "vgg16":
             return {}
         return {**self.weights_kwargs(), "fine_tune_blocks": self.fine_tune_blocks}

@@ -14,7 +14,7 @@ import os
 
 from data_pipeline import get_split, load_split, resolve_data_dir
 from tuning.errors import UserError, check_writable_folder
-from tuning.settings import StudySettings, default_max_epochs, reports_per_epoch
+from tuning.settings import StudySettings, default_max_epochs, max_macs, reports_per_epoch
 from tuning.study.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, sqlite_path
 from tuning.trial.artifacts import artifact_dir
 from tuning.workers.loop import trials_per_process
@@ -74,11 +74,14 @@ def check_start(args):
 
 def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
     """The settings that follow the training set's size: the epoch budget (unless --max-epochs gave
-    it) and how often an Optuna trial reports within an epoch (KerasTuner reports once an epoch)."""
+    it), the costliest conv stack a CNN trial may draw for that many images, and how often an Optuna
+    trial reports within an epoch (KerasTuner reports once an epoch)."""
     images = round((len(data.train_labels) - len(data.test_labels)) * settings.train_fraction)  # train_val_split's rule
+    epochs = args.max_epochs or default_max_epochs(images)
     return dataclasses.replace(
         settings,
-        max_epochs=args.max_epochs or default_max_epochs(images),
+        max_epochs=epochs,
+        max_macs=max_macs(images, epochs) if settings.model == "cnn" else None,
         reports_per_epoch=1 if args.engine == "kerastuner" else reports_per_epoch(images),
     )
 

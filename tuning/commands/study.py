@@ -12,6 +12,7 @@ from tuning.settings import StudySettings
 from tuning.study.lifecycle import attach, create_or_resume
 from tuning.study.starting_points import warm_start
 from tuning.study.storage import check_study_name, mask, open_storage, resolve_url
+from tuning.trial.spaces import CNN_MAX_MACS
 from tuning.workers.loop import raise_terminated, work
 from tuning.workers.parallel import run_parallel
 
@@ -39,6 +40,7 @@ def cmd_start(args, checked) -> int:
         print(f"study {name} on {mask(resolve_url(args.storage))}: {stored.model} on {stored.split}, "
               f"{args.trials} trials, up to {stored.max_epochs} epochs each"
               + (f" (reported {stored.reports_per_epoch} times an epoch)" if stored.reports_per_epoch > 1 else "")
+              + (f", conv stacks up to {stored.max_macs / 1e6:.0f}M multiply-adds" if (stored.max_macs or CNN_MAX_MACS) < CNN_MAX_MACS else "")
               + (f", KerasTuner {args.tuner}" if kerastuner else ""))
         print(describe())
         ignored = [f"{key} {getattr(stored, key)} (asked {getattr(settings, key)})"

@@ -36,15 +36,18 @@ SAMPLERS = {"tpe": _tpe, "random": lambda seed, startup: optuna.samplers.RandomS
 
 class StopHopeless(optuna.pruners.BasePruner):
     """Prunes a trial whose validation accuracy is still below `floor` (twice chance) at its first
-    report or later, whatever its Hyperband bracket holds; otherwise asks `inner`. The original study's trial
-    is the reference and is never pruned for being weak. The starting points (known-good and
+    report or later, or (with `laggards`) one in the bottom quarter of the finished trials at the
+    same report, whatever its Hyperband bracket holds; otherwise asks `inner`. Hyperband's most
+    patient bracket first judges its trials near their end, so without the laggard check a poor,
+    slow trial there ran 3 of its 4 epochs on byclass-dev (issue 17). The original study's trial is
+    the reference and is never pruned for being weak. The starting points (known-good and
     warm-start configs) answer only to the floor: they are queued because they train, and an early
     rung judged them on their warm-up epochs (issue 14: the second known-good config was pruned at
     epoch 1 in every seed). Not a HyperbandPruner itself, so samplers learn from every trial, not
     only from those of the trial's own bracket."""
 
-    def __init__(self, inner: optuna.pruners.BasePruner, floor: float):
-        self.inner, self.floor = inner, floor
+    def __init__(self, inner: optuna.pruners.BasePruner, floor: float, laggards: optuna.pruners.BasePruner | None = None):
+        self.inner, self.floor, self.laggards = inner, floor, laggards
 
     def prune(self, study, trial) -> bool:
         step = trial.last_step
@@ -56,14 +59,20 @@ class StopHopeless(optuna.pruners.BasePruner):
         # asked even for the reference and the starting points, whose verdict is ignored: Hyperband
         # records each trial's value at its rungs as it asks, and the trials after them compete with those
         verdict = self.inner.prune(study, trial)
-        return verdict and not reference and "starting_point" not in trial.user_attrs
+        if reference or "starting_point" in trial.user_attrs:
+            return False
+        return verdict or (self.laggards is not None and self.laggards.prune(study, trial))
 
 
 def make_pruner(name: str, max_epochs: int, num_classes: int = 10, reports_per_epoch: int = 1) -> optuna.pruners.BasePruner:
     """The named pruner behind the chance floor; `none` prunes nothing at all. Its resource is a
     report: `reports_per_epoch` per epoch (StudySettings), so a trial's last step is epochs x that."""
-    pruner = PRUNERS[name](max_epochs * reports_per_epoch, first_rung(max_epochs, reports_per_epoch))
-    return pruner if name == "none" else StopHopeless(pruner, floor=2.0 / num_classes)
+    steps, rung = max_epochs * reports_per_epoch, first_rung(max_epochs, reports_per_epoch)
+    if name == "none":
+        return PRUNERS[name](steps, rung)
+    # the bottom quarter of the finished trials, from the first rung on, once 5 trials have finished
+    laggards = optuna.pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=rung) if name == "hyperband" else None
+    return StopHopeless(PRUNERS[name](steps, rung), floor=2.0 / num_classes, laggards=laggards)
 
 
 def first_rung(max_epochs: int, reports_per_epoch: int = 1) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -119,7 +120,11 @@ class Objective:
         if study_is_full(trial, self.target):
             trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")
             raise StudyFull()
-        config = SPACES[self.family](OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
+        with warnings.catch_warnings():
+            # a queued starting point may lie past this study's cost bound (tuning.settings.max_macs):
+            # it runs as queued, which is what Optuna's warning would say on every such trial
+            warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
+            config = SPACES[self.family](OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
         config = trial.user_attrs.get("fixed_config", config)  # the original study's model, as it was
         trial.set_user_attr("config", config)
         set_seed(self.seed + trial.number)

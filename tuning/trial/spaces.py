@@ -24,6 +24,7 @@ BATCH_SIZES = [64, 128, 256]  # 32 halves CPU throughput; 512 leaves the dev spl
 UNITS = [64, 100, 128, 256, 512, 1024]  # 100: the original byclass CNN's second dense layer
 #: The costliest CNN the search draws: 1.25x the multiply-adds of the original study's big CNN
 #: (a third of the old space cost more than it, up to 9.5x, which one trial could spend a budget on).
+#: A study on a large split bounds it lower (tuning.settings.max_macs).
 CNN_MAX_MACS = 50_000_000
 
 
@@ -99,10 +100,12 @@ def cnn_macs(filters: Sequence[int], convs: Sequence[int], kernel: int, padding:
     return total
 
 
-def widest_base(growth: float, blocks: int, convs: Sequence[int], kernel: int, padding: str) -> int:
-    """The most filters (a multiple of 8, 16..96) the first block may have within CNN_MAX_MACS."""
+def widest_base(growth: float, blocks: int, convs: Sequence[int], kernel: int, padding: str,
+                max_macs: int = CNN_MAX_MACS) -> int:
+    """The most filters (a multiple of 8, 16..96) the first block may have within `max_macs`
+    (16 where even that is over: the structure is drawn first, and stays)."""
     fits = [base for base in range(16, 97, 8)
-            if cnn_macs(block_filters(base, growth, blocks), convs, kernel, padding) <= CNN_MAX_MACS]
+            if cnn_macs(block_filters(base, growth, blocks), convs, kernel, padding) <= max_macs]
     return max(fits, default=16)
 
 
@@ -110,7 +113,7 @@ def block_filters(base: int, growth: float, blocks: int) -> list[int]:
     return [min(256, int(round(base * growth**b))) for b in range(blocks)]
 
 
-def cnn_space(s: Sampler, num_classes: int, max_epochs: int) -> dict:
+def cnn_space(s: Sampler, num_classes: int, max_epochs: int, max_macs: int = CNN_MAX_MACS) -> dict:
     # 'valid' padding is the seed study's; it shrinks the map, so it gets fewer, smaller blocks.
     padding = s.categorical("padding", ["same", "valid"])
     valid = padding == "valid"
@@ -119,7 +122,7 @@ def cnn_space(s: Sampler, num_classes: int, max_epochs: int) -> dict:
     growth = s.categorical("filters_growth", [1.0, 1.5, 2.0])
     convs = [s.int(f"block{b}_convs", 1, 1 if valid and b == 3 else 2) for b in range(1, blocks + 1)]
     # the width comes last, bounded by what the drawn structure costs: no trial is a budget's worth
-    base = s.int("filters_base", 16, widest_base(growth, blocks, convs, kernel, padding), step=8)
+    base = s.int("filters_base", 16, widest_base(growth, blocks, convs, kernel, padding, min(max_macs, CNN_MAX_MACS)), step=8)
     batch_norm = s.categorical("batch_norm", [False, True])
     return normalize(
         {
