@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from models._inputs import image_input
@@ -17,6 +18,9 @@ from models._registry import register
 WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + WEIGHTS_FILE
 VGG_BGR_MEANS = (103.939, 116.779, 123.68)  # what keras.applications.vgg16.preprocess_input subtracts
+#: `weights: random`: where ImageNet's weights cannot be had, one fixed base drawn from this seed
+RANDOM_BASE_SEED = 0
+RANDOM_BASE_FILE = f"vgg16-random-seed{RANDOM_BASE_SEED}-notop.weights.h5"
 
 
 class WeightsUnavailable(ConfigError):
@@ -26,7 +30,7 @@ class WeightsUnavailable(ConfigError):
 @dataclass(frozen=True, kw_only=True)
 class VGG16Config(TrainingConfig):
     input_size: int = number(32, 32, 224)  # 32: pad 28 -> 32; larger: resize
-    weights: str | None = choice("imagenet", "imagenet", None)
+    weights: str | None = choice("imagenet", "imagenet", "random", None)  # random: random_base_file()
     weights_path: str | None = field(default=None)
     trainable_blocks: int = number(0, 0, 5)  # the last k of VGG16's 5 conv blocks train
     head: str = choice("flatten", "flatten", "gap", "gmp")
@@ -50,15 +54,21 @@ class GrayToVGGInput(layers.Layer):
         return ops.concatenate([pixels - mean for mean in VGG_BGR_MEANS], axis=-1)
 
 
+def keras_models_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
 def resolve_weights(config: VGG16Config) -> str | None:
     """The weights argument for keras.applications.VGG16: None, or a local .h5 path."""
     if config.weights is None:
         return None
+    if config.weights == "random":
+        return random_base_file()
     if config.weights_path:
         if not Path(config.weights_path).is_file():
             raise WeightsUnavailable(f"VGG16 weights file {config.weights_path} not found; fix weights_path or use weights: null")
         return config.weights_path
-    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / WEIGHTS_FILE
+    cached = keras_models_dir() / WEIGHTS_FILE
     if cached.is_file():
         return str(cached)
     try:
@@ -68,6 +78,29 @@ def resolve_weights(config: VGG16Config) -> str | None:
             f"VGG16 ImageNet weights not found and not downloadable: put {WEIGHTS_FILE} (from {WEIGHTS_URL}) "
             f"into {cached.parent}/ or set weights_path, or use weights: null for random init"
         ) from None
+
+
+def random_base_file() -> str:
+    """A VGG16 base (no top) with Glorot-uniform kernels drawn by NumPy from RANDOM_BASE_SEED and zero
+    biases (Keras' own initialisers, seeded), saved once beside the ImageNet file: the fixed base that
+    stands in for ImageNet's where it cannot be had, so the feature cache, the trials and the
+    benchmark all share one base. NumPy's generator makes the same file on every machine."""
+    path = keras_models_dir() / RANDOM_BASE_FILE
+    if path.is_file():
+        return str(path)
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    rng = np.random.default_rng(RANDOM_BASE_SEED)
+    for layer in base.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            receptive = int(np.prod(kernel.shape[:-2]))
+            limit = np.sqrt(6.0 / (receptive * (kernel.shape[-2] + kernel.shape[-1])))
+            layer.set_weights([rng.uniform(-limit, limit, kernel.shape).astype(kernel.dtype), np.zeros_like(bias)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{os.getpid()}.{RANDOM_BASE_FILE}")  # workers may race to make it: each renames its own
+    base.save_weights(partial)
+    os.replace(partial, path)
+    return str(path)
 
 
 def check_weights(config: VGG16Config) -> None:

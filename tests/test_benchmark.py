@@ -36,6 +36,7 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
         assert f"| mnist | {model} |" in report
     assert "| mnist | baseline-cnn, original (Colab, full release) | 4.47 | 99.50" in report
     assert "test set is used only here" in report
+    assert "- VGG16 base: **not ImageNet's**: random initialisation" in report  # said plainly, once
     assert "tuned-mlp beats the original study's CNN (" in report or "tuned-mlp does NOT beat the original study's CNN (" in report
     assert "the MLP baseline (" in report and "the VGG16 head (" in report  # every baseline compared
     assert "| mnist, original (Colab) | 1.62 / 1.76 / 1.78 |" in report
@@ -55,9 +56,11 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     (exported / "reports" / "cells" / "mnist-baseline-mlp-seed1.json").unlink()  # as if killed mid-run
     damaged = exported / "reports" / "cells" / "mnist-baseline-cnn-seed0.keras"
     damaged.write_bytes(damaged.read_bytes()[:-100])  # a model file cut short: retrained, not kept
+    (exported / "reports" / "cells" / "mnist-baseline-vgg16-seed1.keras").unlink()  # as shipped in git: manifests only
     again = bench(exported)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("kept from an earlier run") == 6
+    assert "baseline-vgg16   seed 1: kept from an earlier run (its manifest; the model file is not here)" in again.stdout
     assert "baseline-mlp     seed 1: test" in again.stdout and "baseline-cnn     seed 0: test" in again.stdout
 
 

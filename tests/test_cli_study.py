@@ -115,3 +115,27 @@ def test_a_campaign_tunes_exports_and_benchmarks_and_a_rerun_resumes(tmp_path, o
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("kept from an earlier run") == 4
     assert not [line for line in again.stdout.splitlines() if line.startswith("trial ")]  # no trial ran again
+
+
+def test_a_campaign_runs_cheap_splits_first_each_warm_started_from_the_one_before():
+    from tuning.commands.campaign import campaign_plan
+
+    plan = campaign_plan("all", ["cnn", "mlp"])
+    assert [split for split, family, _ in plan if family == "cnn"] == ["mnist", "digits", "balanced", "letters", "bymerge", "byclass"]
+    assert plan[:4] == [("mnist", "cnn", None), ("mnist", "mlp", None),
+                        ("digits", "cnn", "emnist-mnist-cnn"), ("digits", "mlp", "emnist-mnist-mlp")]
+    assert campaign_plan("letters,mnist", ["cnn"]) == [("letters", "cnn", None), ("mnist", "cnn", "emnist-letters-cnn")]
+
+
+def test_a_campaign_without_vgg16_weights_tunes_the_rest_and_says_why(monkeypatch):
+    import models
+    from tuning.commands.campaign import unavailable
+
+    def offline(config):
+        raise models.WeightsUnavailable("VGG16 ImageNet weights not found and not downloadable: put ...")
+
+    monkeypatch.setattr(models, "vgg16_weights_file", offline)
+    assert unavailable(["cnn", "mlp"], None) == {}
+    assert "or --weights random" in unavailable(["cnn", "vgg16"], None)["vgg16"]
+    monkeypatch.undo()
+    assert unavailable(["vgg16"], "none") == {}  # random init needs no file

@@ -93,3 +93,9 @@ def test_cache_is_off_with_augmentation(weights_file, holdout, monkeypatch):
 def test_cache_is_off_with_random_init(holdout):
     objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights=None), holdout)
     assert one_trial(objective)["feature_cache"].startswith("off: random init")
+
+
+def test_cache_is_on_with_the_fixed_random_base(holdout, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights="random"), holdout)
+    assert one_trial(objective)["feature_cache"] == "on"

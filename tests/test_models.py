@@ -146,6 +146,24 @@ def test_imagenet_weights_load_from_a_given_file(tmp_path):
     np.testing.assert_array_equal(model.get_layer("vgg16").get_layer("block1_conv1").kernel.numpy(), random_base.get_layer("block1_conv1").kernel.numpy())
 
 
+def test_the_random_base_is_one_fixed_seeded_file_on_every_machine(tmp_path, monkeypatch):
+    """`weights: random` is the stand-in for ImageNet's base offline: drawn from a fixed seed, saved
+    once, the same weights wherever it is made (another KERAS_HOME here), and not Keras' unseeded init."""
+    from models.vgg16 import random_base_file
+
+    kernels = []
+    for home in ("a", "b"):
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / home))
+        path = random_base_file()
+        assert path.startswith(str(tmp_path / home)) and random_base_file() == path
+        model = build({"family": "vgg16", "num_classes": 5, "weights": "random"})
+        kernels.append(model.get_layer("vgg16").get_layer("block5_conv3").kernel.numpy())
+    np.testing.assert_array_equal(kernels[0], kernels[1])
+    unseeded = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    assert not np.array_equal(unseeded.get_layer("block5_conv3").kernel.numpy(), kernels[0])
+    assert 0.5 < kernels[0].std() / unseeded.get_layer("block5_conv3").kernel.numpy().std() < 2  # Keras' own scale
+
+
 def test_warmup_cosine_rises_to_the_peak_then_decays_to_zero_at_the_last_step():
     config = {"family": "mlp", "num_classes": 5, "units": [16], "learning_rate": 0.01, "lr_schedule": "warmup_cosine",
               "batch_size": 8, "epochs": 3}

@@ -86,7 +86,8 @@ def start_options(p) -> None:
     p.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
     p.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all "
                    "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)")
-    p.add_argument("--weights", help="vgg16: imagenet (Keras cache, the default), none (random init), or a VGG16 no-top weights file")
+    p.add_argument("--weights", help="vgg16: imagenet (Keras cache, the default), random (one fixed seeded random base, "
+                   "where ImageNet's cannot be had), none (random init per trial), or a VGG16 no-top weights file")
     p.add_argument("--feature-cache", choices=("on", "off"),
                    help="vgg16: compute the frozen base's features once and train only the rest (default on)")
     p.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
@@ -120,7 +121,8 @@ def benchmark_options(p) -> None:
     p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--epochs", type=positive_int, help="override every model's epochs")
     p.add_argument("--out", default="reports", help="report folder (default reports/)")
-    p.add_argument("--weights", default="imagenet", help="vgg16: imagenet, or none for random init")
+    p.add_argument("--weights", default="imagenet", help="vgg16: imagenet, random (one fixed seeded base), none "
+                   "(random init per seed), or a VGG16 no-top weights file")
 
 
 def campaign_options(p) -> None:
@@ -131,7 +133,7 @@ def campaign_options(p) -> None:
     p.add_argument("--seeds", type=positive_int, default=3, help="benchmark seeds per model")
     p.add_argument("--benchmark-epochs", type=positive_int, help="override every benchmarked model's epochs (a quick look)")
     p.add_argument("--out", default="reports", help="report folder (default reports/)")
-    p.add_argument("--weights", help="vgg16: imagenet (default), none, or a VGG16 no-top weights file")
+    p.add_argument("--weights", help="vgg16: imagenet (default), random, none, or a VGG16 no-top weights file")
 
 
 def download_options(p) -> None:

@@ -37,6 +37,13 @@ def max_macs(train_images: int, max_epochs: int) -> int:
     return TRIAL_MACS // max(1, train_images * max_epochs)
 
 
+def vgg16_weights_keys(weights: str | None) -> dict:
+    """`--weights` (imagenet, random, None, or a no-top weights file) as VGG16 config keys."""
+    if weights in (None, "imagenet", "random"):
+        return {"weights": weights}
+    return {"weights": "imagenet", "weights_path": weights}
+
+
 @dataclass(frozen=True)
 class StudySettings:
     split: str
@@ -62,9 +69,7 @@ class StudySettings:
 
     def weights_kwargs(self) -> dict:
         """The VGG16 config keys that say which weights the base loads."""
-        if self.vgg_weights in (None, "imagenet"):
-            return {"weights": self.vgg_weights}
-        return {"weights": "imagenet", "weights_path": self.vgg_weights}
+        return vgg16_weights_keys(self.vgg_weights)
 
     @classmethod
     def from_attrs(cls, attrs: dict, study_name: str = "this study") -> "StudySettings":

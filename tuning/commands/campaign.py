@@ -1,5 +1,6 @@
 """`tune campaign`: the whole job in one resumable command: for every split and model family, tune
-a study, export its best configs, then benchmark them all against the original baselines.
+a study (warm started from the family's study of the split before), export its best configs, then
+benchmark them all against the original baselines.
 
 Each step is the same `tune` command a user would type, run as a child process (a study's memory is
 freed when its process ends), so a rerun continues where it stopped: studies resume at their
@@ -27,26 +28,60 @@ def step(argv: list[str], storage: str | None) -> None:
                         "fix it and run the same `tune campaign` again: it resumes")
 
 
+#: `--splits all` runs the cheap splits first and each after a related one, so that every study after
+#: the first of its family starts from the best configs of the one before (`tune start --warm-start`)
+CAMPAIGN_ORDER = ("mnist", "digits", "balanced", "letters", "bymerge", "byclass")
+
+
+def campaign_plan(splits_text: str, families: list[str]) -> list[tuple[str, str, str | None]]:
+    """(split, family, study to warm start from or None) for every study of the campaign, in order."""
+    names = [split.name for split in parse_split_list(splits_text)]
+    if splits_text.strip() == "all":
+        names.sort(key=CAMPAIGN_ORDER.index)
+    return [(split, family, f"emnist-{names[i - 1]}-{family}" if i else None)
+            for i, split in enumerate(names) for family in families]
+
+
+def unavailable(families: list[str], weights: str | None) -> dict[str, str]:
+    """{family: why it cannot be tuned here}: a VGG16 base whose weights cannot be had."""
+    if "vgg16" not in families:
+        return {}
+    import models
+    from tuning.settings import vgg16_weights_keys
+
+    try:
+        models.vgg16_weights_file({"family": "vgg16", "num_classes": 10,
+                                   **vgg16_weights_keys(None if weights == "none" else weights or "imagenet")})
+    except models.WeightsUnavailable as exc:
+        return {"vgg16": f"{exc} (or --weights random: one fixed seeded random base)"}
+    return {}
+
+
 def cmd_campaign(args) -> int:
-    splits = parse_split_list(args.splits)
     families = [name.strip() for name in args.models.split(",") if name.strip()]
     unknown = sorted(set(families) - set(MODELS))
     if unknown or not families:
         raise UserError(f"unknown model {unknown[0] if unknown else args.models!r} in --models; choose from {', '.join(MODELS)}")
+    plan = campaign_plan(args.splits, families)
+    for family, reason in unavailable(families, args.weights).items():
+        print(f"{family}: not tuned, and skipped by the benchmark: {reason}", flush=True)
+        plan = [(split, kept, source) for split, kept, source in plan if kept != family]
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
-    studies = [(split.name, family) for split in splits for family in families]
     start = time.monotonic()
-    for index, (split, family) in enumerate(studies, start=1):
-        print(f"\n[{index}/{len(studies)}] {split} {family}: tune start ({args.trials} trials, "
-              f"{time.monotonic() - start:.0f} s into the campaign)", flush=True)
+    for index, (split, family, source) in enumerate(plan, start=1):
+        print(f"\n[{index}/{len(plan)}] {split} {family}: tune start ({args.trials} trials"
+              + (f", warm start from {source}" if source else "")
+              + f", {time.monotonic() - start:.0f} s into the campaign)", flush=True)
         tuning = ["start", "--split", split, "--model", family, "--trials", str(args.trials), "--seed", str(args.seed),
-                  "--workers", str(args.workers), *(["--max-epochs", str(args.max_epochs)] if args.max_epochs else []), *data]
+                  "--workers", str(args.workers), *(["--max-epochs", str(args.max_epochs)] if args.max_epochs else []),
+                  *(["--warm-start", source] if source else []), *data]
         if family == "vgg16" and args.weights:
             tuning += ["--weights", args.weights]
         step(tuning, args.storage)
         step(["export", "--split", split, "--model", family, "--top", "1"], args.storage)
+    splits = list(dict.fromkeys(split for split, _, _ in campaign_plan(args.splits, families)))
     print(f"\n[benchmark] {len(splits)} split(s) x tuned + baselines x {args.seeds} seed(s)", flush=True)
-    step(["benchmark", "--splits", ",".join(split.name for split in splits), "--models", ",".join(["tuned", *MODELS]),
+    step(["benchmark", "--splits", ",".join(splits), "--models", ",".join(["tuned", *MODELS]),
           "--seeds", str(args.seeds), "--out", args.out, *(["--weights", args.weights] if args.weights else []),
           *(["--epochs", str(args.benchmark_epochs)] if args.benchmark_epochs else []), *data],
          args.storage)

@@ -3,8 +3,9 @@
 Every (split, model, seed) is one cell: trained on the training set with validation monitoring
 (the best epoch's weights are kept), then timed on train, validation and test as the original
 study did, plus fit time, images/s and inference latency. A finished cell is kept as a `.keras`
-model with a JSON manifest under `<out>/cells/`, so a rerun fills in only what is missing. This is
-the only place the test set is used.
+model with a JSON manifest under `<out>/cells/`, so a rerun fills in only what is missing (the
+manifest alone counts: the report shipped in git holds no models). This is the only place the test
+set is used.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tuning.errors import UserError, check_writable_folder
 from tuning.options import MODELS
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
+from tuning.settings import vgg16_weights_keys
 from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
 
@@ -62,7 +64,7 @@ def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights) 
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
     for family in MODELS:
         if family in wanted:
-            overrides = {"weights": vgg_weights} if family == "vgg16" else {}
+            overrides = vgg16_weights_keys(vgg_weights) if family == "vgg16" else {}
             configs[f"baseline-{family}"] = models.baseline_config(family, split.name, split.num_classes, **overrides)
     for name, config in configs.items():
         configs[name] = models.normalize({**config, **({"epochs": epochs} if epochs else {})})
@@ -152,9 +154,12 @@ def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, h
         try:
             manifest = json.loads(manifest_path.read_text())
             model_file = stem.with_suffix(".keras")
-            if (manifest.get("key") == key and model_file.exists()
-                    and manifest.get("model_sha256") == sha256_file(model_file)):  # a damaged model is retrained
-                print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run")
+            if manifest.get("key") == key and not model_file.exists():
+                # a shipped report (reports/ in git) carries the manifests, not the models
+                print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run (its manifest; the model file is not here)")
+                return manifest
+            if manifest.get("key") == key and manifest.get("model_sha256") == sha256_file(model_file):
+                print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run")  # a damaged model is retrained
                 return manifest
         except ValueError:
             pass  # a damaged manifest is redone, not trusted

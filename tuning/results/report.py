@@ -112,6 +112,27 @@ def verdicts(summary) -> list[str]:
     return ["- no baseline in this run to compare with (add cnn, mlp or vgg16 to --models)"]
 
 
+def vgg16_bases(cells: list[dict]) -> list[str]:
+    """One plain line per VGG16 base the run used: only ImageNet's makes it transfer learning."""
+    bases = {}
+    for cell in cells:
+        config = cell["config"]
+        if config.get("family") != "vgg16":
+            continue
+        if config.get("weights") == "random":
+            bases["random"] = ("**not ImageNet's**: a fixed random base (seed 0, `--weights random`), because ImageNet's "
+                               "weights could not be had here. These rows measure a head on random features, not transfer "
+                               "learning; put `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5` into `~/.keras/models/` "
+                               "and rerun with `--weights imagenet` for that.")
+        elif config.get("weights") is None:
+            bases["none"] = "**not ImageNet's**: random initialisation, another base for every seed (`--weights none`)."
+        elif config.get("weights_path"):
+            bases[config["weights_path"]] = f"the weights file `{config['weights_path']}`."
+        else:
+            bases["imagenet"] = "ImageNet's (Keras' VGG16 no-top weights)."
+    return [f"- VGG16 base: {text}" for _, text in sorted(bases.items())]
+
+
 def model_colors(models) -> dict[str, str]:
     """One colour per model, the same in every plot of a report."""
     return {model: f"C{i}" for i, model in enumerate(sorted(set(models)))}
@@ -169,6 +190,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         "The *original* rows are the seed study's published figures (shared/BASELINES.md): full official release, "
         "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
+        *([*vgg16_bases(cells), ""] if vgg16_bases(cells) else []),
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
         *(["## Skipped", "", *[f"- {name}: {reason}" for name, reason in sorted((skipped or {}).items())], ""] if skipped else []),
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",

@@ -25,7 +25,7 @@ def cache_off_reason(config) -> str | None:
     if config.augment:
         return "augmentation runs before the frozen base, so its output differs every epoch"
     if config.weights is None:
-        return "random init gives every build another frozen base; cache needs fixed weights (imagenet or weights_path)"
+        return "random init gives every build another frozen base; cache needs fixed weights (imagenet, random or weights_path)"
     return None
 
 
