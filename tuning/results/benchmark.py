@@ -26,6 +26,7 @@ from tuning.options import MODELS
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
 from tuning.settings import vgg16_weights_keys
+from tuning.trial.feature_cache import FeatureCache, cache_off_reason
 from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
 
@@ -88,18 +89,22 @@ def latency_ms(model, images: np.ndarray, batch: int, repeats: int) -> float:
     return float(np.median(times)) * 1000 / len(sample)
 
 
-def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, object]:
+def run_cell(name: str, config: dict, seed: int, data, holdout, features: FeatureCache) -> tuple[dict, object]:
     import keras
 
     set_seed(seed)
-    model = models.build(config)
     keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
+    trained, on, feature_seconds = cached_head(config, holdout, features)
     start = time.perf_counter()
-    history = fit(model, config, holdout, callbacks=[keep_best])
+    history = fit(trained, config, on, callbacks=[keep_best])
     fit_seconds = time.perf_counter() - start
+    # a head trained on cached features goes back into the whole model, which is what is timed and kept
+    model = models.vgg16.transplant(trained, models.build(config)) if on is not holdout else trained
     epochs = len(history.history["loss"])
     metrics = {"fit_seconds": fit_seconds, "epochs": epochs, "params": int(model.count_params()),
                "train_images_per_second": len(holdout.train_labels) * epochs / fit_seconds}
+    if on is not holdout:
+        metrics["feature_seconds"] = feature_seconds  # the frozen base's pass, once per split for every seed
     for part, images, labels in (("train", holdout.train_images, holdout.train_labels),
                                  ("val", holdout.val_images, holdout.val_labels),
                                  ("test", data.test_images, data.test_labels)):
@@ -109,6 +114,19 @@ def run_cell(name: str, config: dict, seed: int, data, holdout) -> tuple[dict, o
     history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
     return {"model": name, "seed": seed, "config": config, "metrics": metrics, "history": history_lists,
             "device": device_record()}, model
+
+
+def cached_head(config: dict, holdout, features: FeatureCache):
+    """(model to fit, arrays to fit it on, seconds spent on features): for a VGG16 whose frozen base
+    can be cached (tuning.trial.feature_cache), only its trainable rest on the base's features, as
+    the trials train it; for every other model, the model itself on the images."""
+    if config["family"] == "vgg16":
+        parsed = models.parse_config(config)
+        if cache_off_reason(parsed) is None:
+            prefix, rest = models.build_parts(parsed)
+            on, seconds = features.holdout(prefix, parsed, models.vgg16_weights_file(parsed), holdout)
+            return rest, on, seconds
+    return models.build(config), holdout, 0.0
 
 
 def without_unavailable_weights(configs: dict[str, dict]) -> tuple[dict[str, dict], dict[str, str]]:
@@ -136,17 +154,17 @@ def run_benchmark(plan: BenchmarkPlan) -> tuple[list[dict], dict[str, str]]:
     for name, reason in skipped.items():
         print(f"{name}: skipped: {reason}")
     check_writable_folder(plan.out, "--out")
-    cells = []
+    cells, features = [], FeatureCache()
     for split in plan.splits:  # load each split once; every cell of it shares the arrays
         data = load_split(split.name, plan.data_dir)
         holdout = train_val_split(data)
         for name, config in cells_of[split.name].items():
             for seed in range(plan.seeds):
-                cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout))
+                cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout, features))
     return cells, skipped
 
 
-def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout) -> dict:
+def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout, features: FeatureCache) -> dict:
     key = cell_key(config, seed, data.checksums)
     stem = out / "cells" / f"{split.name}-{name}-seed{seed}"
     manifest_path = stem.with_suffix(".json")
@@ -163,7 +181,7 @@ def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, h
                 return manifest
         except ValueError:
             pass  # a damaged manifest is redone, not trusted
-    cell, model = run_cell(name, config, seed, data, holdout)
+    cell, model = run_cell(name, config, seed, data, holdout, features)
     cell |= {"split": split.name, "key": key, "data_checksums": data.checksums, "versions": versions()}
     model_path = stem.with_suffix(".keras")
     tmp = model_path.with_name(f".{model_path.stem}.tmp.keras")

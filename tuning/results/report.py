@@ -202,7 +202,8 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         *[f"| {name} | {version} |" for name, version in versions().items()], "",
         "| data file | sha256 |", "|---|---|", *[f"| {name} | `{sha}` |" for name, sha in sorted(checksums.items())], "",
         "Every trained model is kept as `cells/<split>-<model>-seed<k>.keras` beside its manifest (config, seed, "
-        "data checksums, metrics): `keras.saving.load_model(path)` re-evaluates it.", "",
+        "data checksums, metrics): `import models` (it registers the project's layers), then "
+        "`keras.saving.load_model(path)` re-evaluates it.", "",
     ]
     write_atomic(out / "benchmark.md", "\n".join(text).encode())
     rows = [{"split": c["split"], "model": c["model"], "seed": c["seed"], **c["metrics"],
