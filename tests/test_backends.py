@@ -1,5 +1,5 @@
 """Devices and Keras backends (issue 18): GPU pinning and precision as a CPU machine can check
-them, and the same study, export and benchmark under JAX when JAX is installed (`.[jax]`)."""
+them, and the same study, export and benchmark under JAX and PyTorch where they are installed (`.[jax]`, `.[torch]`)."""
 
 import csv
 import importlib.util
@@ -52,21 +52,26 @@ def test_trials_record_backend_device_and_mixed_precision(tmp_path, one_study):
     assert trials[1].state == optuna.trial.TrialState.COMPLETE or trials[1].state == optuna.trial.TrialState.PRUNED
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason='JAX not installed: pip install -e ".[jax]"')
-def test_the_same_study_export_and_benchmark_run_under_jax(tmp_path, one_study):
+@pytest.mark.parametrize("backend", [
+    pytest.param("jax", marks=pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                                                 reason='JAX not installed: pip install -e ".[jax]"')),
+    pytest.param("torch", marks=pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                                   reason='PyTorch not installed: pip install -e ".[torch]"')),
+])
+def test_the_same_study_export_and_benchmark_run_under_another_backend(tmp_path, one_study, backend):
     folder = copy_study(one_study, tmp_path / "copy")  # a study tuned under TensorFlow
-    jax = {"KERAS_BACKEND": "jax"}
+    env = {"KERAS_BACKEND": backend}
     result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "2", "--max-epochs", "1",
-                      "--data-dir", "emnist", cwd=folder, env=jax)
+                      "--data-dir", "emnist", cwd=folder, env=env)
     assert result.returncode == 0, result.stderr
-    assert "backend jax" in result.stdout
+    assert f"backend {backend}" in result.stdout
     trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
-    assert [t.user_attrs["backend"] for t in trials] == ["tensorflow", "jax"]
-    assert run_tune("export", "--split", "mnist", "--model", "mlp", "--top", "1", cwd=folder, env=jax).returncode == 0
+    assert [t.user_attrs["backend"] for t in trials] == ["tensorflow", backend]
+    assert run_tune("export", "--split", "mnist", "--model", "mlp", "--top", "1", cwd=folder, env=env).returncode == 0
     bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned,mlp", "--seeds", "1", "--epochs", "1",
-                     "--data-dir", "emnist", cwd=folder, env=jax)
+                     "--data-dir", "emnist", cwd=folder, env=env)
     assert bench.returncode == 0, bench.stderr
     with open(folder / "reports" / "benchmark.csv") as stream:
         rows = list(csv.DictReader(stream))
     assert {row["model"] for row in rows} == {"tuned-mlp", "baseline-mlp"}
-    assert {row["backend"] for row in rows} == {"jax"} and all(float(row["test_accuracy"]) > 0.2 for row in rows)
+    assert {row["backend"] for row in rows} == {backend} and all(float(row["test_accuracy"]) > 0.2 for row in rows)

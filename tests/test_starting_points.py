@@ -80,3 +80,23 @@ def test_warm_start_refuses_what_it_cannot_use(tmp_path, source, model, fragment
     finished_study(storage, "digits", "cnn", [])
     with pytest.raises(UserError, match=fragment):
         warm_start(storage, source, settings("mnist", model), 10, top=3)
+
+
+def test_on_a_large_split_only_starting_points_within_the_cost_bound_are_queued(tmp_path):
+    """byclass-dev allows a conv stack 16M multiply-adds: the second known-good CNN (18M) and
+    costlier warm-start configs are left out, the cheapest first one stays."""
+    import dataclasses
+
+    from tuning.trial.spaces import config_from_params, conv_macs
+
+    bound = 16_000_000
+    assert len(known_good("cnn", 3)) == 2 and len(known_good("cnn", 3, bound)) == 1
+    assert conv_macs(config_from_params("cnn", known_good("cnn", 3, bound)[0], 62, 3)) <= bound
+    assert known_good("mlp", 3, bound) == known_good("mlp", 3)  # the bound is on conv stacks only
+    storage = f"sqlite:///{tmp_path}/o.db"
+    finished_study(storage, "balanced", "cnn", [0.5 + 0.01 * k for k in range(30)])
+    bounded = dataclasses.replace(settings("byclass", max_epochs=3), max_macs=bound)
+    chosen = warm_start(storage, "emnist-balanced-cnn", bounded, 62, top=30)
+    unbounded = warm_start(storage, "emnist-balanced-cnn", settings("byclass", max_epochs=3), 62, top=30)
+    assert 0 < len(chosen) < len(unbounded)
+    assert all(conv_macs(config_from_params("cnn", params, 62, 3)) <= bound for params in chosen)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import models
-from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
+from data_pipeline import Split, TrainVal, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
 from tuning.errors import UserError, check_writable_folder
 from tuning.options import MODELS
@@ -94,21 +94,23 @@ def run_cell(name: str, config: dict, seed: int, data, holdout, features: Featur
 
     set_seed(seed)
     keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
-    trained, on, feature_seconds = cached_head(config, holdout, features)
+    head = CachedHead.of(config, holdout, features)
+    model = head.rest if head else models.build(config)
     start = time.perf_counter()
-    history = fit(trained, config, on, callbacks=[keep_best])
+    history = fit(model, config, head.train if head else holdout, callbacks=[keep_best])
     fit_seconds = time.perf_counter() - start
-    # a head trained on cached features goes back into the whole model, which is what is timed and kept
-    model = models.vgg16.transplant(trained, models.build(config)) if on is not holdout else trained
     epochs = len(history.history["loss"])
-    metrics = {"fit_seconds": fit_seconds, "epochs": epochs, "params": int(model.count_params()),
+    metrics = {"fit_seconds": fit_seconds, "epochs": epochs,
                "train_images_per_second": len(holdout.train_labels) * epochs / fit_seconds}
-    if on is not holdout:
-        metrics["feature_seconds"] = feature_seconds  # the frozen base's pass, once per split for every seed
-    for part, images, labels in (("train", holdout.train_images, holdout.train_labels),
-                                 ("val", holdout.val_images, holdout.val_labels),
-                                 ("test", data.test_images, data.test_labels)):
-        metrics[f"{part}_seconds"], metrics[f"{part}_accuracy"] = timed_evaluate(model, images, labels)
+    parts = (("train", holdout.train_images, holdout.train_labels), ("val", holdout.val_images, holdout.val_labels),
+             ("test", data.test_images, data.test_labels))
+    for part, images, labels in parts:
+        metrics[f"{part}_seconds"], metrics[f"{part}_accuracy"] = head.evaluate(images, labels) if head else \
+            timed_evaluate(model, images, labels)
+    if head:  # the head trained on features goes back into the whole model: what is kept and latency-timed
+        model = models.vgg16.transplant(head.rest, models.build(config))
+        metrics |= {"feature_seconds": head.seconds, "base_ms_per_image": head.base_ms_per_image}
+    metrics["params"] = int(model.count_params())
     metrics["latency_ms_batch1"] = latency_ms(model, holdout.val_images, 1, 50)
     metrics["latency_ms_batch512"] = latency_ms(model, holdout.val_images, 512, 5)
     history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
@@ -116,17 +118,39 @@ def run_cell(name: str, config: dict, seed: int, data, holdout, features: Featur
             "device": device_record()}, model
 
 
-def cached_head(config: dict, holdout, features: FeatureCache):
-    """(model to fit, arrays to fit it on, seconds spent on features): for a VGG16 whose frozen base
-    can be cached (tuning.trial.feature_cache), only its trainable rest on the base's features, as
-    the trials train it; for every other model, the model itself on the images."""
-    if config["family"] == "vgg16":
+@dataclass
+class CachedHead:
+    """A VGG16 whose frozen base can be cached (tuning.trial.feature_cache): its trainable rest, trained
+    and evaluated on the base's features as in a trial. The base is the same for every seed, so its
+    pass over a split runs once; an evaluation's time is the rest's on the features plus the base's
+    pass over those images at its measured rate (ms an image at batch 512, measured in every cell)."""
+
+    prefix: object
+    rest: object
+    key: dict
+    features: FeatureCache
+    train: TrainVal  # features, labels
+    seconds: float  # spent computing features in this cell (0 when they were cached)
+    base_ms_per_image: float
+
+    @classmethod
+    def of(cls, config: dict, holdout, features: FeatureCache) -> "CachedHead | None":
+        if config["family"] != "vgg16":
+            return None
         parsed = models.parse_config(config)
-        if cache_off_reason(parsed) is None:
-            prefix, rest = models.build_parts(parsed)
-            on, seconds = features.holdout(prefix, parsed, models.vgg16_weights_file(parsed), holdout)
-            return rest, on, seconds
-    return models.build(config), holdout, 0.0
+        if cache_off_reason(parsed) is not None:
+            return None
+        prefix, rest = models.build_parts(parsed)
+        weights = models.vgg16_weights_file(parsed)
+        train, seconds = features.holdout(prefix, parsed, weights, holdout)
+        return cls(prefix, rest, features.prefix_key(parsed, weights), features, train, seconds,
+                   latency_ms(prefix, holdout.val_images, 512, 3))
+
+    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+        cached, seconds = self.features.features(self.prefix, self.key, images)
+        self.seconds += seconds
+        head_seconds, accuracy = timed_evaluate(self.rest, cached, labels)
+        return head_seconds + self.base_ms_per_image * len(images) / 1000, accuracy
 
 
 def without_unavailable_weights(configs: dict[str, dict]) -> tuple[dict[str, dict], dict[str, str]]:

@@ -130,7 +130,12 @@ def vgg16_bases(cells: list[dict]) -> list[str]:
             bases[config["weights_path"]] = f"the weights file `{config['weights_path']}`."
         else:
             bases["imagenet"] = "ImageNet's (Keras' VGG16 no-top weights)."
-    return [f"- VGG16 base: {text}" for _, text in sorted(bases.items())]
+    lines = [f"- VGG16 base: {text}" for _, text in sorted(bases.items())]
+    if any("base_ms_per_image" in cell["metrics"] for cell in cells):
+        lines.append("- VGG16 cells train and evaluate the head on the frozen base's cached features (the base is the "
+                     "same for every seed, so its pass over a split runs once); their evaluation times are the head's "
+                     "on the features plus the frozen base's pass at its measured rate (`base_ms_per_image`, batch 512).")
+    return lines
 
 
 def model_colors(models) -> dict[str, str]:

@@ -103,7 +103,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
         source, warm_params = warm_start or (None, [])
         if source:
             study.set_user_attr("warm_start", source)
-        for origin, points in (("warm start", warm_params), ("known good", known_good(settings.model, settings.max_epochs))):
+        for origin, points in (("warm start", warm_params), ("known good", known_good(settings.model, settings.max_epochs, settings.max_macs))):
             for params in points:
                 study.enqueue_trial(params, user_attrs={"starting_point": origin}, skip_if_exists=True)
     study.set_user_attr(INITIALIZED, True)

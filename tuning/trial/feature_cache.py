@@ -57,13 +57,18 @@ class FeatureCache:
                            sound=lambda a: a.dtype == np.float16 and len(a) == len(images))
         return array, spent[0]
 
-    def holdout(self, prefix, config, weights_file: str, holdout: TrainVal) -> tuple[TrainVal, float]:
-        prefix_key = {
+    @staticmethod
+    def prefix_key(config, weights_file: str) -> dict:
+        """What makes a frozen prefix's output: the key of its cached features (with the images)."""
+        return {
             "weights_sha256": sha256_file(weights_file),
             "input_size": config.input_size,
             "frozen_blocks": 5 - config.trainable_blocks,
             "preprocessing": PREPROCESSING_VERSION,
         }
+
+    def holdout(self, prefix, config, weights_file: str, holdout: TrainVal) -> tuple[TrainVal, float]:
+        prefix_key = self.prefix_key(config, weights_file)
         train, train_seconds = self.features(prefix, prefix_key, holdout.train_images)
         val, val_seconds = self.features(prefix, prefix_key, holdout.val_images)
         return TrainVal(train, holdout.train_labels, val, holdout.val_labels), train_seconds + val_seconds

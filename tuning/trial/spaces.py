@@ -100,6 +100,13 @@ def cnn_macs(filters: Sequence[int], convs: Sequence[int], kernel: int, padding:
     return total
 
 
+def conv_macs(config: dict) -> int:
+    """Multiply-adds of a CNN config's conv stack (0 for another family): what the cost bound bounds."""
+    if config["family"] != "cnn":
+        return 0
+    return cnn_macs(config["filters"], config["convs_per_block"], config["kernel_size"], config["padding"])
+
+
 def widest_base(growth: float, blocks: int, convs: Sequence[int], kernel: int, padding: str,
                 max_macs: int = CNN_MAX_MACS) -> int:
     """The most filters (a multiple of 8, 16..96) the first block may have within `max_macs`
