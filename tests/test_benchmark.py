@@ -24,8 +24,10 @@ def exported(tmp_path_factory):
 
 
 def bench(folder, *extra):
-    return run_tune("benchmark", "--splits", "mnist", "--models", "tuned,cnn,mlp,vgg16", "--weights", "none",
-                    "--seeds", "2", "--epochs", "1", "--data-dir", "data", *extra, cwd=folder, timeout=600)
+    """Every model, two seeds; VGG16 on the fixed random base (no ImageNet weights offline)."""
+    return run_tune("benchmark", "--splits", "mnist", "--models", "tuned,cnn,mlp,vgg16", "--weights", "random",
+                    "--seeds", "2", "--epochs", "1", "--data-dir", "data", *extra, cwd=folder, timeout=600,
+                    env={"KERAS_HOME": str(folder / "keras")})
 
 
 def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
@@ -36,7 +38,8 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
         assert f"| mnist | {model} |" in report
     assert "| mnist | baseline-cnn, original (Colab, full release) | 4.47 | 99.50" in report
     assert "test set is used only here" in report
-    assert "- VGG16 base: **not ImageNet's**: random initialisation" in report  # said plainly, once
+    assert "- VGG16 base: **not ImageNet's**: a fixed random base (seed 0, `--weights random`)" in report  # said once
+    assert "the frozen base's pass at its measured rate" in report
     assert "tuned-mlp beats the original study's CNN (" in report or "tuned-mlp does NOT beat the original study's CNN (" in report
     assert "the MLP baseline (" in report and "the VGG16 head (" in report  # every baseline compared
     assert "| mnist, original (Colab) | 1.62 / 1.76 / 1.78 |" in report
@@ -52,6 +55,7 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     data = load_split("mnist", exported / "data")
     _, accuracy = model.evaluate(data.test_images, data.test_labels, verbose=0)
     assert accuracy == pytest.approx(manifest["metrics"]["test_accuracy"], abs=1e-6)
+    vgg16_cells_trained_on_cached_features(exported, data)
 
     (exported / "reports" / "cells" / "mnist-baseline-mlp-seed1.json").unlink()  # as if killed mid-run
     damaged = exported / "reports" / "cells" / "mnist-baseline-cnn-seed0.keras"
@@ -115,29 +119,33 @@ def test_verdicts_say_what_a_comparison_lacks():
     assert "did not train in 3 epochs (near chance)" in untrained
 
 
-def test_vgg16_cells_train_the_head_on_cached_features_and_keep_the_whole_model(exported, tmp_path):
-    """The frozen base is the same for every seed: its features are computed once, the head trains and
-    is evaluated on them as in a trial, and the cell keeps the whole model, which gives the same accuracy."""
-    keras_home = tmp_path / "keras"
-    result = run_tune("benchmark", "--splits", "mnist", "--models", "vgg16", "--weights", "random", "--seeds", "2",
-                      "--epochs", "1", "--data-dir", "data", "--out", str(tmp_path / "out"), cwd=exported, timeout=600,
-                      env={"KERAS_HOME": str(keras_home), "EMNIST_CACHE_DIR": str(tmp_path / "cache")})
-    assert result.returncode == 0, result.stderr
-    assert (keras_home / "models" / "vgg16-random-seed0-notop.weights.h5").is_file()
-    assert len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 3  # train, validation, test: shared by both seeds
-    manifests = [json.loads((tmp_path / "out" / "cells" / f"mnist-baseline-vgg16-seed{k}.json").read_text()) for k in (0, 1)]
-    assert manifests[0]["metrics"]["feature_seconds"] > 0 and manifests[1]["metrics"]["feature_seconds"] == 0
-    assert all(m["metrics"]["test_seconds"] > m["metrics"]["base_ms_per_image"] * 40 / 1000 > 0 for m in manifests)
+def vgg16_cells_trained_on_cached_features(folder, data):
+    """The frozen base is the same for every seed: its features are computed once (train, validation,
+    test), the head trains and is evaluated on them as in a trial, and the cell keeps the whole model,
+    which gives the same accuracy."""
     import models  # noqa: F401  (registers the VGG16 input layer, as the report says to)
 
-    model = keras.saving.load_model(tmp_path / "out" / "cells" / "mnist-baseline-vgg16-seed0.keras")
+    assert (folder / "keras" / "models" / "vgg16-random-seed0-notop.weights.h5").is_file()
+    manifests = [json.loads((folder / "reports" / "cells" / f"mnist-baseline-vgg16-seed{k}.json").read_text()) for k in (0, 1)]
+    assert manifests[0]["metrics"]["feature_seconds"] > 0 and manifests[1]["metrics"]["feature_seconds"] == 0
+    assert all(m["metrics"]["test_seconds"] > m["metrics"]["base_ms_per_image"] * 40 / 1000 > 0 for m in manifests)
+    model = keras.saving.load_model(folder / "reports" / "cells" / "mnist-baseline-vgg16-seed0.keras")
     assert model.get_layer("vgg16") is not None  # the whole model, base included
-    data = load_split("mnist", exported / "data")
     _, accuracy = model.evaluate(data.test_images, data.test_labels, verbose=0)
     assert accuracy == pytest.approx(manifests[0]["metrics"]["test_accuracy"], abs=0.026)  # float16 features: one image of 40
-    report = (tmp_path / "out" / "benchmark.md").read_text()
-    assert "the frozen base's pass at its measured rate" in report
-    assert "- VGG16 base: **not ImageNet's**: a fixed random base (seed 0, `--weights random`)" in report
+
+
+def test_the_report_says_which_vgg16_base_each_run_used():
+    from tuning.results.report import vgg16_bases
+
+    def cell(**weights):
+        return {"config": {"family": "vgg16", **weights}, "metrics": {}}
+
+    assert vgg16_bases([{"config": {"family": "cnn"}, "metrics": {}}]) == []
+    assert "**not ImageNet's**: random initialisation" in vgg16_bases([cell(weights=None)])[0]
+    assert "ImageNet's (Keras' VGG16 no-top weights)" in vgg16_bases([cell(weights="imagenet")])[0]
+    assert "`/w/v.h5`" in vgg16_bases([cell(weights="imagenet", weights_path="/w/v.h5")])[0]
+    assert len(vgg16_bases([cell(weights="random"), cell(weights="random")])) == 1  # said once
 
 
 def test_a_vgg16_without_weights_is_skipped_and_the_rest_is_benchmarked(exported, tmp_path):

@@ -95,7 +95,15 @@ def test_cache_is_off_with_random_init(holdout):
     assert one_trial(objective)["feature_cache"].startswith("off: random init")
 
 
-def test_cache_is_on_with_the_fixed_random_base(holdout, tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights="random"), holdout)
-    assert one_trial(objective)["feature_cache"] == "on"
+def test_a_vgg16_study_on_the_fixed_random_base_runs_with_the_cache_on(tmp_path, data_dir):
+    """`tune start --weights random` makes the base before the first trial (checking it builds a model,
+    which once fixed TensorFlow's thread pools before the worker could set them: every such study
+    stopped at start), then trains the head on cached features."""
+    from tests.conftest import run_tune
+
+    result = run_tune("start", "--split", "mnist", "--model", "vgg16", "--weights", "random", "--trials", "1",
+                      "--max-epochs", "1", "--data-dir", str(data_dir), cwd=tmp_path, env={"KERAS_HOME": str(tmp_path / "keras")})
+    assert result.returncode == 0, result.stderr
+    trial = optuna.load_study(study_name="emnist-mnist-vgg16", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials[0]
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["feature_cache"] == "on"
+    assert (tmp_path / "keras" / "models" / "vgg16-random-seed0-notop.weights.h5").is_file()

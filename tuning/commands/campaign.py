@@ -46,6 +46,9 @@ def unavailable(families: list[str], weights: str | None) -> dict[str, str]:
     """{family: why it cannot be tuned here}: a VGG16 base whose weights cannot be had."""
     if "vgg16" not in families:
         return {}
+    from tuning._quiet import import_backend_quietly
+
+    import_backend_quietly()  # the campaign's own process loads Keras only for this check
     import models
     from tuning.settings import vgg16_weights_keys
 

@@ -6,7 +6,7 @@ import os
 import signal
 
 from data_pipeline import get_split, train_val_split
-from tuning.backend import default_threads, describe, parse_gpus
+from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings
 from tuning.study.lifecycle import attach, create_or_resume
@@ -29,6 +29,9 @@ def check_vgg_weights(settings: StudySettings) -> None:
 def cmd_start(args, checked) -> int:
     settings, name, data = checked  # preflight.check_start: everything checked before the study is written
     kerastuner = args.engine == "kerastuner"
+    threads = args.threads or default_threads(1)
+    if args.workers == 1:
+        set_threads(threads)  # first: the weights check below builds a VGG16, and TF's pools are fixed after its first op
     check_vgg_weights(settings)
     storage = open_storage(args.storage, create=not args.warm_start)
     warm = (args.warm_start, warm_start(storage, check_study_name(args.warm_start), settings, data.split.num_classes,
@@ -54,12 +57,12 @@ def cmd_start(args, checked) -> int:
         from tuning.workers.kerastuner import work_kerastuner
 
         holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
-        work_kerastuner(storage, name, settings, holdout, args.trials, args.tuner, args.timeout, args.threads)
+        work_kerastuner(storage, name, settings, holdout, args.trials, args.tuner, args.timeout, threads)
     elif args.workers > 1:
         run_parallel(args.storage, name, args.trials, args.workers, args.threads, args.data_dir, args.timeout,
                      parse_gpus(args.gpus), args.precision)
     else:
-        work(storage, name, args.trials, args.data_dir, args.timeout, args.threads or default_threads(1))
+        work(storage, name, args.trials, args.data_dir, args.timeout, threads)
     summarize(storage, name, args.storage)
     return 0
 
