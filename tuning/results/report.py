@@ -215,7 +215,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
              **{key: (c.get("device") or {}).get(key) for key in ("device", "backend", "precision")}} for c in cells]
     write_atomic(out / "benchmark.json", (json.dumps(rows, indent=2) + "\n").encode())
     with open(out / "benchmark.csv", "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(stream, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))  # VGG16 rows have more
         writer.writeheader()
         writer.writerows(rows)
     return out / "benchmark.md"
