@@ -133,8 +133,9 @@ def vgg16_bases(cells: list[dict]) -> list[str]:
     lines = [f"- VGG16 base: {text}" for _, text in sorted(bases.items())]
     if any("base_ms_per_image" in cell["metrics"] for cell in cells):
         lines.append("- VGG16 cells train and evaluate the head on the frozen base's cached features (the base is the "
-                     "same for every seed, so its pass over a split runs once); their evaluation times are the head's "
-                     "on the features plus the frozen base's pass at its measured rate (`base_ms_per_image`, batch 512).")
+                     "same for every seed, so its pass over a split runs once): their fit time and train img/s are the head's "
+                     "alone, their evaluation times the head's on the features plus the frozen base's pass at its "
+                     "measured rate (`base_ms_per_image`, batch 512).")
     return lines
 
 
