@@ -66,6 +66,7 @@ def cmd_campaign(args) -> int:
     if unknown or not families:
         raise UserError(f"unknown model {unknown[0] if unknown else args.models!r} in --models; choose from {', '.join(MODELS)}")
     plan = campaign_plan(args.splits, families)
+    splits = list(dict.fromkeys(split for split, _, _ in plan))  # the benchmark's, before any family is dropped
     for family, reason in unavailable(families, args.weights).items():
         print(f"{family}: not tuned, and skipped by the benchmark: {reason}", flush=True)
         plan = [(split, kept, source) for split, kept, source in plan if kept != family]
@@ -82,7 +83,6 @@ def cmd_campaign(args) -> int:
             tuning += ["--weights", args.weights]
         step(tuning, args.storage)
         step(["export", "--split", split, "--model", family, "--top", "1"], args.storage)
-    splits = list(dict.fromkeys(split for split, _, _ in campaign_plan(args.splits, families)))
     print(f"\n[benchmark] {len(splits)} split(s) x tuned + baselines x {args.seeds} seed(s)", flush=True)
     step(["benchmark", "--splits", ",".join(splits), "--models", ",".join(["tuned", *MODELS]),
           "--seeds", str(args.seeds), "--out", args.out, *(["--weights", args.weights] if args.weights else []),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 
 import numpy as np
@@ -34,6 +35,7 @@ class FeatureCache:
 
     def __init__(self):
         self.image_sha: dict[int, str] = {}
+        self.weights_sha: dict[tuple, str] = {}
 
     def images_sha256(self, images: np.ndarray) -> str:
         key = id(images)  # the worker's holdout arrays live as long as the worker
@@ -57,11 +59,15 @@ class FeatureCache:
                            sound=lambda a: a.dtype == np.float16 and len(a) == len(images))
         return array, spent[0]
 
-    @staticmethod
-    def prefix_key(config, weights_file: str) -> dict:
-        """What makes a frozen prefix's output: the key of its cached features (with the images)."""
+    def prefix_key(self, config, weights_file: str) -> dict:
+        """What makes a frozen prefix's output: the key of its cached features (with the images).
+        The weights file (58 MB) is hashed once per process while it stays the same file."""
+        stat = os.stat(weights_file)
+        file_key = (os.path.realpath(weights_file), stat.st_size, stat.st_mtime_ns)
+        if file_key not in self.weights_sha:
+            self.weights_sha[file_key] = sha256_file(weights_file)
         return {
-            "weights_sha256": sha256_file(weights_file),
+            "weights_sha256": self.weights_sha[file_key],
             "input_size": config.input_size,
             "frozen_blocks": 5 - config.trainable_blocks,
             "preprocessing": PREPROCESSING_VERSION,
