@@ -36,8 +36,8 @@ def config(weights_file, **extra):
 @pytest.mark.parametrize("trainable_blocks", [0, 1])
 def test_trained_rest_in_the_full_model_gives_the_cached_accuracy(weights_file, holdout, trainable_blocks):
     cfg = config(weights_file, trainable_blocks=trainable_blocks)
-    prefix, rest = models.build_parts(cfg)
-    features, _ = FeatureCache().holdout(prefix, models.parse_config(cfg), weights_file, holdout)
+    cached = FeatureCache().cached_model(cfg, holdout)
+    rest, features = cached.rest, cached.holdout
     rest.fit(features.train_images, features.train_labels, epochs=2, batch_size=16, verbose=0)
     _, cached_accuracy = rest.evaluate(features.val_images, features.val_labels, verbose=0)
     full = models.vgg16.transplant(rest, models.build(cfg))  # what export + models.build give a user

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 import models
-from data_pipeline import Split, TrainVal, load_split, sha256_file, train_val_split, write_atomic
+from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
 from tuning.errors import UserError, check_writable_folder
 from tuning.options import MODELS
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
 from tuning.settings import vgg16_weights_keys
-from tuning.trial.feature_cache import FeatureCache, cache_off_reason
+from tuning.trial.feature_cache import CachedModel, FeatureCache
 from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
 
@@ -95,9 +95,9 @@ def run_cell(name: str, config: dict, seed: int, data, holdout, features: Featur
     set_seed(seed)
     keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
     head = CachedHead.of(config, holdout, features)
-    model = head.rest if head else models.build(config)
+    model = head.model.rest if head else models.build(config)
     start = time.perf_counter()
-    history = fit(model, config, head.train if head else holdout, callbacks=[keep_best])
+    history = fit(model, config, head.model.holdout if head else holdout, callbacks=[keep_best])
     fit_seconds = time.perf_counter() - start
     epochs = len(history.history["loss"])
     metrics = {"fit_seconds": fit_seconds, "epochs": epochs,
@@ -108,7 +108,7 @@ def run_cell(name: str, config: dict, seed: int, data, holdout, features: Featur
         metrics[f"{part}_seconds"], metrics[f"{part}_accuracy"] = head.evaluate(images, labels) if head else \
             timed_evaluate(model, images, labels)
     if head:  # the head trained on features goes back into the whole model: what is kept and latency-timed
-        model = models.vgg16.transplant(head.rest, models.build(config))
+        model = models.vgg16.transplant(head.model.rest, models.build(config))
         metrics |= {"feature_seconds": head.seconds, "base_ms_per_image": head.base_ms_per_image}
     metrics["params"] = int(model.count_params())
     metrics["latency_ms_batch1"] = latency_ms(model, holdout.val_images, 1, 50)
@@ -125,31 +125,22 @@ class CachedHead:
     pass over a split runs once; an evaluation's time is the rest's on the features plus the base's
     pass over those images at its measured rate (ms an image at batch 512, measured in every cell)."""
 
-    prefix: object
-    rest: object
-    key: dict
+    model: CachedModel
     features: FeatureCache
-    train: TrainVal  # features, labels
     seconds: float  # spent computing features in this cell (0 when they were cached)
     base_ms_per_image: float
 
     @classmethod
     def of(cls, config: dict, holdout, features: FeatureCache) -> "CachedHead | None":
-        if config["family"] != "vgg16":
+        cached = features.cached_model(config, holdout) if config["family"] == "vgg16" else None
+        if cached is None or isinstance(cached, str):
             return None
-        parsed = models.parse_config(config)
-        if cache_off_reason(parsed) is not None:
-            return None
-        prefix, rest = models.build_parts(parsed)
-        weights = models.vgg16_weights_file(parsed)
-        train, seconds = features.holdout(prefix, parsed, weights, holdout)
-        return cls(prefix, rest, features.prefix_key(parsed, weights), features, train, seconds,
-                   latency_ms(prefix, holdout.val_images, 512, 3))
+        return cls(cached, features, cached.seconds, latency_ms(cached.prefix, holdout.val_images, 512, 3))
 
     def evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-        cached, seconds = self.features.features(self.prefix, self.key, images)
+        cached, seconds = self.features.features(self.model.prefix, self.model.key, images)
         self.seconds += seconds
-        head_seconds, accuracy = timed_evaluate(self.rest, cached, labels)
+        head_seconds, accuracy = timed_evaluate(self.model.rest, cached, labels)
         return head_seconds + self.base_ms_per_image * len(images) / 1000, accuracy
 
 

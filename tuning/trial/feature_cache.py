@@ -12,9 +12,11 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+import models
 from data_pipeline import TrainVal, cache_dir, cached_npy, sha256_file
 
 #: Bump when GrayToVGGInput, the padding/resizing or the base's layer order changes.
@@ -28,6 +30,21 @@ def cache_off_reason(config) -> str | None:
     if config.weights is None:
         return "random init gives every build another frozen base; cache needs fixed weights (imagenet, random or weights_path)"
     return None
+
+
+@dataclass
+class CachedModel:
+    """A VGG16 cut at its frozen base: the base, its cache key, the trainable rest, and a holdout as
+    the base's features, on which the rest trains and is evaluated as the whole model would be."""
+
+    prefix: object
+    rest: object
+    key: dict
+    holdout: TrainVal
+    seconds: float  # spent computing those features (0 when they were cached)
+
+    def count_params(self) -> int:
+        return int(self.prefix.count_params() + self.rest.count_params())
 
 
 class FeatureCache:
@@ -73,8 +90,16 @@ class FeatureCache:
             "preprocessing": PREPROCESSING_VERSION,
         }
 
-    def holdout(self, prefix, config, weights_file: str, holdout: TrainVal) -> tuple[TrainVal, float]:
-        prefix_key = self.prefix_key(config, weights_file)
-        train, train_seconds = self.features(prefix, prefix_key, holdout.train_images)
-        val, val_seconds = self.features(prefix, prefix_key, holdout.val_images)
-        return TrainVal(train, holdout.train_labels, val, holdout.val_labels), train_seconds + val_seconds
+    def cached_model(self, config: dict, holdout: TrainVal) -> CachedModel | str:
+        """`config`'s VGG16 cut at its frozen base, with `holdout` as the base's features; or why the
+        cache cannot serve this config."""
+        parsed = models.parse_config(config)
+        reason = cache_off_reason(parsed)
+        if reason is not None:
+            return reason
+        prefix, rest = models.build_parts(parsed)
+        key = self.prefix_key(parsed, models.vgg16_weights_file(parsed))
+        train, train_seconds = self.features(prefix, key, holdout.train_images)
+        val, val_seconds = self.features(prefix, key, holdout.val_images)
+        return CachedModel(prefix, rest, key, TrainVal(train, holdout.train_labels, val, holdout.val_labels),
+                           train_seconds + val_seconds)

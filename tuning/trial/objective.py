@@ -19,7 +19,7 @@ from tuning.backend import device_record
 from tuning.provenance import worker_identity
 from tuning.settings import StudySettings
 from tuning.trial.artifacts import publish
-from tuning.trial.feature_cache import FeatureCache, cache_off_reason
+from tuning.trial.feature_cache import FeatureCache
 from tuning.trial.spaces import SPACES, OptunaSampler
 from tuning.trial.training import fit, predict_classes, release_memory, set_seed
 
@@ -155,16 +155,14 @@ class Objective:
         """(model to fit, arrays to fit it on): the whole model on images, or, for a VGG16 head
         with a frozen base, only its trainable rest on the base's cached features."""
         if config["family"] == "vgg16" and self.feature_cache is not None:
-            parsed = models.parse_config(config)
-            reason = cache_off_reason(parsed)
-            if reason is None:
-                prefix, rest = models.build_parts(parsed)
-                holdout, seconds = self.feature_cache.holdout(prefix, parsed, models.vgg16_weights_file(parsed), self.holdout)
+            cached = self.feature_cache.cached_model(config, self.holdout)
+            if isinstance(cached, str):
+                trial.set_user_attr("feature_cache", f"off: {cached}")
+            else:
                 trial.set_user_attr("feature_cache", "on")
-                trial.set_user_attr("feature_seconds", round(seconds, 3))
-                trial.set_user_attr("params_count", int(prefix.count_params() + rest.count_params()))
-                return rest, holdout
-            trial.set_user_attr("feature_cache", f"off: {reason}")
+                trial.set_user_attr("feature_seconds", round(cached.seconds, 3))
+                trial.set_user_attr("params_count", cached.count_params())
+                return cached.rest, cached.holdout
         model = models.build(config)
         trial.set_user_attr("params_count", int(model.count_params()))
         return model, self.holdout
