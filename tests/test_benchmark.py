@@ -40,6 +40,7 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     assert "test set is used only here" in report
     assert "- VGG16 base: **not ImageNet's**: a fixed random base (seed 0, `--weights random`)" in report  # said once
     assert "the frozen base's pass at its measured rate" in report
+    assert "Cells from more than one run" not in report
     assert "tuned-mlp beats the original study's CNN (" in report or "tuned-mlp does NOT beat the original study's CNN (" in report
     assert "the MLP baseline (" in report and "the VGG16 head (" in report  # every baseline compared
     assert "| mnist, original (Colab) | 1.62 / 1.76 / 1.78 |" in report
@@ -66,6 +67,7 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     assert again.stdout.count("kept from an earlier run") == 6
     assert "baseline-vgg16   seed 1: kept from an earlier run (its manifest; the model file is not here)" in again.stdout
     assert "baseline-mlp     seed 1: test" in again.stdout and "baseline-cnn     seed 0: test" in again.stdout
+    assert "Cells from more than one run (mnist: " in (exported / "reports" / "benchmark.md").read_text()  # 6 kept, 2 new
 
 
 @pytest.mark.parametrize(

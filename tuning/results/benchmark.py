@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -170,16 +171,18 @@ def run_benchmark(plan: BenchmarkPlan) -> tuple[list[dict], dict[str, str]]:
         print(f"{name}: skipped: {reason}")
     check_writable_folder(plan.out, "--out")
     cells, features = [], FeatureCache()
+    run = datetime.now(timezone.utc).isoformat(timespec="seconds")  # every cell made now says which run made it
     for split in plan.splits:  # load each split once; every cell of it shares the arrays
         data = load_split(split.name, plan.data_dir)
         holdout = train_val_split(data)
         for name, config in cells_of[split.name].items():
             for seed in range(plan.seeds):
-                cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout, features))
+                cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout, features, run))
     return cells, skipped
 
 
-def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout, features: FeatureCache) -> dict:
+def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout, features: FeatureCache,
+                   run: str) -> dict:
     key = cell_key(config, seed, data.checksums)
     stem = out / "cells" / f"{split.name}-{name}-seed{seed}"
     manifest_path = stem.with_suffix(".json")
@@ -197,7 +200,7 @@ def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, h
         except ValueError:
             pass  # a damaged manifest is redone, not trusted
     cell, model = run_cell(name, config, seed, data, holdout, features)
-    cell |= {"split": split.name, "key": key, "data_checksums": data.checksums, "versions": versions()}
+    cell |= {"split": split.name, "key": key, "data_checksums": data.checksums, "versions": versions(), "run": run}
     model_path = stem.with_suffix(".keras")
     tmp = model_path.with_name(f".{model_path.stem}.tmp.keras")
     model_path.parent.mkdir(parents=True, exist_ok=True)

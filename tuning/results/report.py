@@ -139,6 +139,19 @@ def vgg16_bases(cells: list[dict]) -> list[str]:
     return lines
 
 
+def runs(cells: list[dict]) -> list[str]:
+    """One line where the cells come from more than one benchmark run (a rerun keeps finished cells):
+    each keeps its own run's times, and this machine's speed differs between runs."""
+    made = {}
+    for cell in cells:
+        made.setdefault(cell["split"], set()).add(cell.get("run", "an undated earlier run"))
+    if len(set().union(*made.values())) <= 1:
+        return []
+    parts = "; ".join(f"{split}: {', '.join(sorted(when))}" for split, when in sorted(made.items()))
+    return [f"- Cells from more than one run ({parts}). A kept cell keeps its run's times, and a machine's speed can "
+            "differ between runs (up to 3x on a shared VM): compare times between cells of the same run only."]
+
+
 def model_colors(models) -> dict[str, str]:
     """One colour per model, the same in every plot of a report."""
     return {model: f"C{i}" for i, model in enumerate(sorted(set(models)))}
@@ -197,7 +210,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         "The *original* rows are the seed study's published figures (shared/BASELINES.md): full official release, "
         "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
-        *([*bases, ""] if bases else []),
+        *([*bases, *runs(cells), ""] if bases or runs(cells) else []),
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
         *(["## Skipped", "", *[f"- {name}: {reason}" for name, reason in sorted((skipped or {}).items())], ""] if skipped else []),
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
