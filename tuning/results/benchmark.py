@@ -133,8 +133,10 @@ class CachedHead:
 
     @classmethod
     def of(cls, config: dict, holdout, features: FeatureCache) -> "CachedHead | None":
-        cached = features.cached_model(config, holdout) if config["family"] == "vgg16" else None
-        if cached is None or isinstance(cached, str):
+        if config["family"] != "vgg16":
+            return None
+        cached = features.cached_model(config, holdout)
+        if isinstance(cached, str):  # the cache cannot serve it: the cell trains the whole model
             return None
         return cls(cached, features, cached.seconds, latency_ms(cached.prefix, holdout.val_images, 512, 3))
 

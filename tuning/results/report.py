@@ -197,7 +197,7 @@ def plot_learning_curves(cells: list[dict], path: Path) -> None:
 def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, str] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(cells)
-    bases = vgg16_bases(cells)
+    notes = [*vgg16_bases(cells), *runs(cells)]
     plot_accuracy_vs_time(summary, out / "accuracy_vs_fit_time.png")
     plot_learning_curves(cells, out / "learning_curves.png")
     checksums = {name: sha for cell in cells for name, sha in cell["data_checksums"].items()}
@@ -210,7 +210,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         "The *original* rows are the seed study's published figures (shared/BASELINES.md): full official release, "
         "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
-        *([*bases, *runs(cells), ""] if bases or runs(cells) else []),
+        *([*notes, ""] if notes else []),
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
         *(["## Skipped", "", *[f"- {name}: {reason}" for name, reason in sorted((skipped or {}).items())], ""] if skipped else []),
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
