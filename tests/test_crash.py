@@ -1,5 +1,6 @@
 """Kills, signals and bad input: a study is never lost or corrupted, nothing is half-written."""
 
+import json
 import os
 import signal
 import subprocess
@@ -127,6 +128,16 @@ def empty_mapping(data_dir):
     (data_dir / SPLITS["mnist"].mapping_file).write_text("")
 
 
+def an_export(model, trials):
+    """A `tune export` file of `model` configs beside the data, holding `trials`."""
+    def write(data_dir):
+        (data_dir.parent / "best.json").write_text(json.dumps({"model": model, "trials": trials}))
+    return write
+
+
+ONLY_THE_ORIGINAL = [{"number": 0, "baseline": True, "params": {}, "config": {"family": "cnn", "num_classes": 10}}]
+
+
 def env(values):
     return lambda data_dir: values
 
@@ -173,6 +184,11 @@ BAD_INPUT = [
     (["--split", "mnist", "--warm-start", "emnist-mnist-mlp"], None, "tunes mlp, not cnn"),
     (["--split", "mnist", "--warm-start", "emnist-mnist-mlp", "--storage", "sqlite:///{folder}/none.db"], None,
      "no study storage"),
+    (["--split", "mnist", "--warm-start", "{folder}/missing.json"], None, "missing.json: no such export"),
+    (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("mlp", [{"config": {"family": "mlp", "num_classes": 10}}]),
+     "holds mlp configs, not cnn"),
+    (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("cnn", ONLY_THE_ORIGINAL), "holds no tuned trial"),
+    (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("cnn", []), "not a tune export"),
     (["--split", "mnist", "--trials", "9"], env({"TUNE_TRIALS_PER_PROCESS": "0"}), "TUNE_TRIALS_PER_PROCESS='0'"),
     (["--split", "mnist", "--trials", "9"], env({"TUNE_HEARTBEAT_SECONDS": "soon"}), "TUNE_HEARTBEAT_SECONDS='soon'"),
     (["--split", "mnist", "--trials", "9"], cache_is_a_file, "is a file, not a folder; set EMNIST_CACHE_DIR"),

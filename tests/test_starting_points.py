@@ -100,3 +100,24 @@ def test_on_a_large_split_only_starting_points_within_the_cost_bound_are_queued(
     unbounded = warm_start(storage, "emnist-balanced-cnn", settings("byclass", max_epochs=3), 62, top=30)
     assert 0 < len(chosen) < len(unbounded)
     assert all(conv_macs(config_from_params("cnn", params, 62, 3)) <= bound for params in chosen)
+
+
+def test_warm_start_from_an_export_file_needs_no_source_study(tmp_path):
+    """A shipped `studies/best/<split>-<model>.json` seeds a study in another storage (a full-scale
+    one): its tuned configs are queued best first, the original study's model is left out."""
+    from tuning.results.export import export_study, write_export
+
+    source = finished_study(f"sqlite:///{tmp_path}/dev.db", "balanced", "cnn", [0.5, 0.7, 0.9])
+    source.add_trial(optuna.trial.create_trial(params=source.best_trial.params, distributions=source.best_trial.distributions,
+                                               value=0.95, user_attrs={"baseline": True}))
+    path = write_export(export_study(source, top=3), tmp_path / "balanced-cnn.json")
+    storage = f"sqlite:///{tmp_path}/full.db"
+    chosen = warm_start(storage, str(path), settings("byclass", max_epochs=3), 62, top=3)
+    tuned = sorted((t for t in source.get_trials(states=(TrialState.COMPLETE,)) if not t.user_attrs.get("baseline")),
+                   key=lambda t: -t.value)
+    assert chosen == [{**t.params, "epochs": min(t.params["epochs"], 3)} for t in tuned[:2]]  # top 3 held the original
+    study = create_or_resume(storage, "emnist-byclass-cnn", settings("byclass", max_epochs=3), CHECKSUMS, 12,
+                             warm_start=(str(path), chosen))
+    warmed = [t for t in study.get_trials() if t.user_attrs.get("starting_point") == "warm start"]
+    assert [t.system_attrs["fixed_params"] for t in warmed] == chosen
+    assert study.user_attrs["warm_start"] == str(path)

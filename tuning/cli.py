@@ -93,8 +93,9 @@ def start_options(p) -> None:
     p.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
                    help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
                         "(default 0: tune the head on the frozen base, at MLP speed)")
-    p.add_argument("--warm-start", metavar="STUDY",
-                   help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn)")
+    p.add_argument("--warm-start", metavar="STUDY|FILE",
+                   help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn) "
+                        "or of a `tune export` file (e.g. studies/best/balanced-cnn.json)")
     p.add_argument("--warm-start-top", type=positive_int, default=3, metavar="K",
                    help="how many of its best configs --warm-start queues (default 3)")
 

@@ -10,8 +10,8 @@ from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings
 from tuning.study.lifecycle import attach, create_or_resume
-from tuning.study.starting_points import warm_start
-from tuning.study.storage import check_study_name, mask, open_storage, resolve_url
+from tuning.study.starting_points import exported_params, is_export_path, warm_start
+from tuning.study.storage import mask, open_storage, resolve_url
 from tuning.trial.spaces import CNN_MAX_MACS
 from tuning.workers.loop import raise_terminated, work
 from tuning.workers.parallel import run_parallel
@@ -33,8 +33,11 @@ def cmd_start(args, checked) -> int:
     if args.workers == 1:
         set_threads(threads)  # first: the weights check below builds a VGG16, and TF's pools are fixed after its first op
     check_vgg_weights(settings)
-    storage = open_storage(args.storage, create=not args.warm_start)
-    warm = (args.warm_start, warm_start(storage, check_study_name(args.warm_start), settings, data.split.num_classes,
+    from_file = bool(args.warm_start) and is_export_path(args.warm_start)
+    if from_file:
+        exported_params(args.warm_start, settings)  # a bad file is one line, before the storage is made
+    storage = open_storage(args.storage, create=not args.warm_start or from_file)
+    warm = (args.warm_start, warm_start(storage, args.warm_start, settings, data.split.num_classes,
                                         args.warm_start_top)) if args.warm_start else None
     study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)

@@ -7,12 +7,16 @@ the best-so-far is a sound model within a study's first minutes whatever the spl
 
 from __future__ import annotations
 
+import os
+
 import optuna
 from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
+from tuning.results.export import read_export
 from tuning.settings import StudySettings
+from tuning.study.storage import check_study_name
 from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, conv_macs, epoch_range
 
 _ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosine", "batch_size": 128}
@@ -58,25 +62,16 @@ def within_bound(family: str, params: dict, max_epochs: int, max_macs: int | Non
 
 
 def warm_start(storage, source: str, settings, num_classes: int, top: int) -> list[dict]:
-    """The params of the `top` best trials of study `source` (the original study's trial left out),
-    valid in this study's space: epochs clipped to its budget; the class count is this split's, as
-    params never hold it. Bad input (no such study, another family, nothing finished) is a UserError."""
-    if source not in optuna.get_all_study_names(storage):
-        raise UserError(f"--warm-start {source}: no such study in this storage; `tune status` lists them")
-    study = optuna.load_study(study_name=source, storage=storage)
-    other = StudySettings.from_attrs(study.user_attrs, source)
-    if other.model != settings.model:
-        raise UserError(f"--warm-start {source} tunes {other.model}, not {settings.model}; "
-                        f"warm-start from an emnist-<split>-{settings.model} study")
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if not t.user_attrs.get("baseline")]
-    if not complete:
-        raise UserError(f"--warm-start {source} has no complete trial besides the original study's model; "
-                        "run it first, or drop --warm-start")
+    """The params of the `top` best trials of `source` (the original study's trial left out), valid in
+    this study's space: epochs clipped to its budget; the class count is this split's, as params never
+    hold it. `source` is a study in this storage, or a `tune export` file such as the shipped
+    studies/best/balanced-cnn.json (so a full-scale study starts from what the dev splits found).
+    Bad input (no such study or file, another family, nothing finished) is a UserError."""
+    ranked = exported_params(source, settings) if is_export_path(source) else studied_params(storage, source, settings)
     chosen = []
-    for trial in sorted(complete, key=lambda t: t.value, reverse=True):
+    for params in ranked:
         low, high = epoch_range(settings.max_epochs)
-        params = {**trial.params, "epochs": min(max(trial.params.get("epochs", high), low), high)}
+        params = {**params, "epochs": min(max(params.get("epochs", high), low), high)}
         try:
             config_from_params(settings.model, params, num_classes, settings.max_epochs, **settings.space_kwargs())
         except (KeyError, ConfigError):
@@ -88,3 +83,44 @@ def warm_start(storage, source: str, settings, num_classes: int, top: int) -> li
         if len(chosen) == top:
             break
     return chosen
+
+
+def is_export_path(source: str) -> bool:
+    """A path (`--warm-start studies/best/balanced-cnn.json`) rather than a study name."""
+    return source.endswith(".json") or os.sep in source or "/" in source
+
+
+def studied_params(storage, source: str, settings) -> list[dict]:
+    """The params of study `source`'s complete trials, best first, the original study's left out."""
+    check_study_name(source)
+    if source not in optuna.get_all_study_names(storage):
+        raise UserError(f"--warm-start {source}: no such study in this storage; `tune status` lists them, "
+                        "or give a `tune export` file such as studies/best/balanced-cnn.json")
+    study = optuna.load_study(study_name=source, storage=storage)
+    other = StudySettings.from_attrs(study.user_attrs, source)
+    if other.model != settings.model:
+        raise UserError(f"--warm-start {source} tunes {other.model}, not {settings.model}; "
+                        f"warm-start from an emnist-<split>-{settings.model} study")
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if not t.user_attrs.get("baseline")]
+    if not complete:
+        raise UserError(f"--warm-start {source} has no complete trial besides the original study's model; "
+                        "run it first, or drop --warm-start")
+    return [trial.params for trial in sorted(complete, key=lambda t: t.value, reverse=True)]
+
+
+def exported_params(source: str, settings) -> list[dict]:
+    """The params of a `tune export` file's trials, best first (as exported), the original study's left out."""
+    try:
+        document = read_export(source)
+    except UserError as exc:
+        raise UserError(f"--warm-start {exc}") from None
+    if document.get("model") != settings.model:
+        raise UserError(f"--warm-start {source} holds {document.get('model')} configs, not {settings.model}; "
+                        f"give a <split>-{settings.model}.json export")
+    ranked = [trial["params"] for trial in document["trials"]
+              if isinstance(trial.get("params"), dict) and not trial.get("baseline")]
+    if not ranked:
+        raise UserError(f"--warm-start {source} holds no tuned trial (only the original study's model); "
+                        "export a study with complete trials, or drop --warm-start")
+    return ranked
