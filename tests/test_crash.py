@@ -185,6 +185,7 @@ BAD_INPUT = [
     (["--split", "mnist", "--warm-start", "emnist-mnist-mlp", "--storage", "sqlite:///{folder}/none.db"], None,
      "no study storage"),
     (["--split", "mnist", "--warm-start", "{folder}/missing.json"], None, "missing.json: no such export"),
+    (["--split", "mnist", "--warm-start", "{folder}/emnist/"], None, "emnist is a folder; give an export file"),
     (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("mlp", [{"config": {"family": "mlp", "num_classes": 10}}]),
      "holds mlp configs, not cnn"),
     (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("cnn", ONLY_THE_ORIGINAL), "holds no tuned trial"),

@@ -10,7 +10,7 @@ from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings
 from tuning.study.lifecycle import attach, create_or_resume
-from tuning.study.starting_points import exported_params, is_export_path, warm_start
+from tuning.study.starting_points import is_export_path, warm_start
 from tuning.study.storage import mask, open_storage, resolve_url
 from tuning.trial.spaces import CNN_MAX_MACS
 from tuning.workers.loop import raise_terminated, work
@@ -34,11 +34,13 @@ def cmd_start(args, checked) -> int:
         set_threads(threads)  # first: the weights check below builds a VGG16, and TF's pools are fixed after its first op
     check_vgg_weights(settings)
     from_file = bool(args.warm_start) and is_export_path(args.warm_start)
-    if from_file:
-        exported_params(args.warm_start, settings)  # a bad file is one line, before the storage is made
+    # an export file is read before the storage is made (a bad one is one line that leaves nothing behind);
+    # a study is read from the storage, which must then exist already
+    chosen = warm_start(None, args.warm_start, settings, data.split.num_classes, args.warm_start_top) if from_file else None
     storage = open_storage(args.storage, create=not args.warm_start or from_file)
-    warm = (args.warm_start, warm_start(storage, args.warm_start, settings, data.split.num_classes,
-                                        args.warm_start_top)) if args.warm_start else None
+    if args.warm_start and not from_file:
+        chosen = warm_start(storage, args.warm_start, settings, data.split.num_classes, args.warm_start_top)
+    warm = (args.warm_start, chosen) if args.warm_start else None
     study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)
     signal.signal(signal.SIGTERM, raise_terminated)

@@ -74,6 +74,8 @@ def read_export(path: str | os.PathLike) -> dict:
         document = json.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"{path}: no such export; run `tune export` first") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder; give an export file such as studies/best/balanced-cnn.json") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not a JSON export ({exc}); run `tune export` again") from None
     if not isinstance(document, dict) or not isinstance(document.get("trials"), list) or not document["trials"]:

@@ -65,8 +65,8 @@ def warm_start(storage, source: str, settings, num_classes: int, top: int) -> li
     """The params of the `top` best trials of `source` (the original study's trial left out), valid in
     this study's space: epochs clipped to its budget; the class count is this split's, as params never
     hold it. `source` is a study in this storage, or a `tune export` file such as the shipped
-    studies/best/balanced-cnn.json (so a full-scale study starts from what the dev splits found).
-    Bad input (no such study or file, another family, nothing finished) is a UserError."""
+    studies/best/balanced-cnn.json (so a full-scale study starts from what the dev splits found; no
+    storage is needed for a file). Bad input (no such study or file, another family, nothing finished) is a UserError."""
     ranked = exported_params(source, settings) if is_export_path(source) else studied_params(storage, source, settings)
     chosen = []
     for params in ranked:
