@@ -1,0 +1,87 @@
+"""Where byclass' test errors are: how much of them is case the images cannot show.
+
+    python benchmarks/byclass_errors.py [--config studies/best/byclass-cnn.json] [--seed 0]
+        [--data-dir ../shared/emnist-dev]
+
+Trains the exported tuned CNN and the original study's CNN once each on byclass (as a `tune benchmark`
+cell does: best validation epoch kept), then splits each one's test error into confusions between
+the upper and lower case of a letter that bymerge merges (c/C, o/O, s/S, ...: EMNIST scales every
+character to the same box, so size no longer tells them apart) and the rest. Also prints a floor
+from the labels alone: the error of a reader who knows every glyph but not its case and answers
+the more frequent case of each merged pair. The merged pairs come from the two mapping files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tuning._quiet import import_backend_quietly  # noqa: E402
+
+
+def characters(data_dir: Path, split: str) -> list[str]:
+    """Class id -> character, from the split's official mapping file ('<id> <ascii code>' per line)."""
+    lines = (data_dir / f"emnist-{split}-mapping.txt").read_text().split("\n")
+    pairs = sorted(tuple(int(v) for v in line.split()) for line in lines if line.strip())
+    return [chr(code) for _, code in pairs]
+
+
+def case_groups(data_dir: Path) -> np.ndarray:
+    """byclass id -> group id, where the two cases of a letter that bymerge merges share a group."""
+    byclass, bymerge = characters(data_dir, "byclass"), set(characters(data_dir, "bymerge"))
+    return np.array([byclass.index(c.upper()) if c.islower() and c not in bymerge else i
+                     for i, c in enumerate(byclass)])
+
+
+def case_blind_floor(labels: np.ndarray, groups: np.ndarray) -> float:
+    """Error of a reader that is right up to case and picks the more frequent case of each merged pair."""
+    counts = np.bincount(labels, minlength=len(groups))
+    return sum(counts[groups == g].sum() - counts[groups == g].max() for g in np.unique(groups)) / len(labels)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(REPO / "studies" / "best" / "byclass-cnn.json"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
+    args = parser.parse_args()
+    import_backend_quietly()
+
+    import keras
+
+    import models
+    from data_pipeline import load_split, train_val_split
+    from tuning.results.export import read_export
+    from tuning.trial.training import fit, predict_classes, release_memory, set_seed
+
+    data = load_split("byclass", args.data_dir)
+    holdout = train_val_split(data)
+    groups = case_groups(Path(args.data_dir))
+    truth = data.test_labels
+    print(f"byclass test: {len(truth)} images; {len(set(groups))} classes up to case; "
+          f"case-blind floor (labels alone): {case_blind_floor(truth, groups):.2%}")
+    configs = {"tuned CNN": read_export(Path(args.config))["trials"][0]["config"],
+               "original CNN": models.baseline_config("cnn", "byclass", 62)}
+    for name, config in configs.items():
+        config = models.normalize(config)
+        set_seed(args.seed)
+        model = models.build(config)
+        keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"],
+                                                  restore_best_weights=True)
+        fit(model, config, holdout, callbacks=[keep_best])
+        guess = predict_classes(model, data.test_images)
+        wrong = guess != truth
+        case_only = wrong & (groups[guess] == groups[truth])
+        print(f"{name:12} ({config['epochs']} epochs): test error {wrong.mean():.2%} = case of a merged pair "
+              f"{case_only.mean():.2%} + the rest {(wrong & ~case_only).mean():.2%}", flush=True)
+        release_memory()
+
+
+if __name__ == "__main__":
+    main()
