@@ -3,8 +3,8 @@
     python benchmarks/byclass_errors.py [--config studies/best/byclass-cnn.json] [--seed 0]
         [--data-dir ../shared/emnist-dev]
 
-Trains the exported tuned CNN and the original study's CNN once each on byclass (as a `tune benchmark`
-cell does: best validation epoch kept), then splits each one's test error into confusions between
+Trains the exported tuned CNN and the original study's CNN once each on byclass (`tune benchmark`'s
+cell: best validation epoch kept), then splits each one's test error into confusions between
 the upper and lower case of a letter that bymerge merges (c/C, o/O, s/S, ...: EMNIST scales every
 character to the same box, so size no longer tells them apart) and the rest. Also prints a floor
 from the labels alone: the error of a reader who knows every glyph but not its case and answers
@@ -25,16 +25,11 @@ sys.path.insert(0, str(REPO))
 from tuning._quiet import import_backend_quietly  # noqa: E402
 
 
-def characters(data_dir: Path, split: str) -> list[str]:
-    """Class id -> character, from the split's official mapping file ('<id> <ascii code>' per line)."""
-    lines = (data_dir / f"emnist-{split}-mapping.txt").read_text().split("\n")
-    pairs = sorted(tuple(int(v) for v in line.split()) for line in lines if line.strip())
-    return [chr(code) for _, code in pairs]
-
-
 def case_groups(data_dir: Path) -> np.ndarray:
     """byclass id -> group id, where the two cases of a letter that bymerge merges share a group."""
-    byclass, bymerge = characters(data_dir, "byclass"), set(characters(data_dir, "bymerge"))
+    from data_pipeline import get_split
+
+    byclass, bymerge = get_split("byclass").characters(data_dir), set(get_split("bymerge").characters(data_dir))
     return np.array([byclass.index(c.upper()) if c.islower() and c not in bymerge else i
                      for i, c in enumerate(byclass)])
 
@@ -53,12 +48,12 @@ def main() -> None:
     args = parser.parse_args()
     import_backend_quietly()
 
-    import keras
-
     import models
     from data_pipeline import load_split, train_val_split
+    from tuning.results.benchmark import run_cell
     from tuning.results.export import read_export
-    from tuning.trial.training import fit, predict_classes, release_memory, set_seed
+    from tuning.trial.feature_cache import FeatureCache
+    from tuning.trial.training import predict_classes, release_memory
 
     data = load_split("byclass", args.data_dir)
     holdout = train_val_split(data)
@@ -67,14 +62,10 @@ def main() -> None:
     print(f"byclass test: {len(truth)} images; {len(set(groups))} classes up to case; "
           f"case-blind floor (labels alone): {case_blind_floor(truth, groups):.2%}")
     configs = {"tuned CNN": read_export(Path(args.config))["trials"][0]["config"],
-               "original CNN": models.baseline_config("cnn", "byclass", 62)}
+               "original CNN": models.baseline_config("cnn", "byclass", data.split.num_classes)}
     for name, config in configs.items():
         config = models.normalize(config)
-        set_seed(args.seed)
-        model = models.build(config)
-        keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"],
-                                                  restore_best_weights=True)
-        fit(model, config, holdout, callbacks=[keep_best])
+        _, model = run_cell(name, config, args.seed, data, holdout, FeatureCache())  # trained as a benchmark cell
         guess = predict_classes(model, data.test_images)
         wrong = guess != truth
         case_only = wrong & (groups[guess] == groups[truth])
