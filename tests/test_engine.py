@@ -216,7 +216,8 @@ def test_a_laggard_stops_at_the_first_rung_whatever_its_bracket_holds():
     epochs, per_epoch = 4, 3
     steps = epochs * per_epoch
     strong = [[0.6 + 0.02 * step + 0.001 * k for step in range(steps)] for k in range(10)]
-    laggard = [[0.4 + 0.01 * step for step in range(steps)]] * 8  # above the chance floor, below every strong trial
+    # above the chance floor, below every strong trial, each a little worse than the last
+    laggard = [[0.4 - 0.01 * k + 0.01 * step for step in range(steps)] for k in range(8)]
     curves = strong + laggard
 
     def run(pruner):
@@ -228,6 +229,43 @@ def test_a_laggard_stops_at_the_first_rung_whatever_its_bracket_holds():
     hyperband_alone = make_pruner("hyperband", epochs, 10, per_epoch).inner
     assert max(run(StopHopeless(hyperband_alone, floor=0.2))) > 1  # the patient brackets let a laggard run on
     assert run(make_pruner("hyperband", epochs, 10, per_epoch)) == [1] * len(laggard)
+
+
+def test_a_late_draw_is_ranked_among_every_trial_that_reached_its_report_not_the_survivors():
+    """Under Hyperband the complete trials are the survivors; ranked among them alone (Optuna's
+    PercentilePruner) a middling draw is pruned at its first report (issue 17: 7 of the last 8 draws
+    of the byclass-dev campaign). Ranked among all trials that reached the report, it trains on,
+    and a draw in the study's bottom quarter still stops there."""
+    from optuna.trial import create_trial
+
+    from tuning.study.samplers import Laggards
+
+    def study_with_history(pruner):
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        for k in range(5):  # the survivors: complete, strong from their first report
+            study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.9, intermediate_values={1: 0.80 + 0.01 * k, 2: 0.9}))
+        for k in range(10):  # the draws Hyperband stopped at the first rung
+            study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={1: 0.30 + 0.02 * k}))
+        return study
+
+    def reports_of(pruner, first):
+        study = study_with_history(pruner)
+
+        def objective(trial):
+            for step, value in enumerate([first, first + 0.25], start=1):  # ends above the survivors
+                trial.report(value, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            return first + 0.25
+
+        study.optimize(objective, n_trials=1)
+        return len(study.trials[-1].intermediate_values), study.trials[-1].state
+
+    survivors_only = optuna.pruners.PercentilePruner(25.0, n_startup_trials=5)
+    assert reports_of(survivors_only, 0.7) == (1, TrialState.PRUNED)  # the fault: a middling draw stopped at once
+    assert reports_of(Laggards(25.0, min_peers=5), 0.7) == (2, TrialState.COMPLETE)
+    assert reports_of(Laggards(25.0, min_peers=5), 0.31) == (1, TrialState.PRUNED)  # the bottom quarter still stops
+    assert reports_of(Laggards(25.0, min_peers=16), 0.31) == (2, TrialState.COMPLETE)  # too few peers: no verdict
 
 
 def test_the_reference_trial_is_never_pruned_for_being_weak():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 
 def startup_trials(target: int) -> int:
@@ -36,8 +40,8 @@ SAMPLERS = {"tpe": _tpe, "random": lambda seed, startup: optuna.samplers.RandomS
 
 class StopHopeless(optuna.pruners.BasePruner):
     """Prunes a trial whose validation accuracy is still below `floor` (twice chance) at its first
-    report or later, or (with `laggards`) one in the bottom quarter of the finished trials at the
-    same report, whatever its Hyperband bracket holds; otherwise asks `inner`. Hyperband's most
+    report or later, or (with `laggards`, see Laggards) one in the bottom quarter of the trials
+    that reached the same report, whatever its Hyperband bracket holds; otherwise asks `inner`. Hyperband's most
     patient bracket first judges its trials near their end, so without the laggard check a poor,
     slow trial there ran 3 of its 4 epochs on byclass-dev (issue 17). The original study's trial is
     the reference and is never pruned for being weak. The starting points (known-good and
@@ -64,14 +68,38 @@ class StopHopeless(optuna.pruners.BasePruner):
         return verdict or (self.laggards is not None and self.laggards.prune(study, trial))
 
 
+class Laggards(optuna.pruners.BasePruner):
+    """Prunes a trial (maximised) whose best report so far is below the `percentile`-th of what the
+    study's finished trials, pruned ones included, reported at the same step, once `min_peers` of
+    them reached it, from step `warmup` on. Optuna's PercentilePruner ranks a trial among the
+    complete trials only: under Hyperband those are the survivors of its rungs, so their bottom
+    quarter is the top of the study, and it pruned late draws at their first report (7 of the last
+    8 of the byclass-dev campaign study, issue 17). Here a trial is ranked among every trial that
+    got as far as it has: at the first report all of them; at a later one, those that survived to it."""
+
+    def __init__(self, percentile: float = 25.0, min_peers: int = 5, warmup: int = 1):
+        self.percentile, self.min_peers, self.warmup = percentile, min_peers, warmup
+
+    def prune(self, study, trial) -> bool:
+        step = trial.last_step
+        if step is None or step < self.warmup:
+            return False
+        peers = [t.intermediate_values[step]
+                 for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+                 if step in t.intermediate_values and math.isfinite(t.intermediate_values[step])]
+        if len(peers) < self.min_peers:
+            return False
+        best = max((v for v in trial.intermediate_values.values() if math.isfinite(v)), default=-math.inf)
+        return best < float(np.percentile(peers, self.percentile))
+
+
 def make_pruner(name: str, max_epochs: int, num_classes: int = 10, reports_per_epoch: int = 1) -> optuna.pruners.BasePruner:
     """The named pruner behind the chance floor; `none` prunes nothing at all. Its resource is a
     report: `reports_per_epoch` per epoch (StudySettings), so a trial's last step is epochs x that."""
     steps, rung = max_epochs * reports_per_epoch, first_rung(max_epochs, reports_per_epoch)
     if name == "none":
         return PRUNERS[name](steps, rung)
-    # the bottom quarter of the finished trials, from the first rung on, once 5 trials have finished
-    laggards = optuna.pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=rung) if name == "hyperband" else None
+    laggards = Laggards(25.0, min_peers=5, warmup=rung) if name == "hyperband" else None
     return StopHopeless(PRUNERS[name](steps, rung), floor=2.0 / num_classes, laggards=laggards)
 
 
