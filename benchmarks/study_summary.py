@@ -4,8 +4,13 @@
 
 Per study: trials by state, the median *final* validation accuracy (each trial's last reported
 epoch, pruned ones included: what a random draw from the space trains to), how many trials ended
-below 0.5, the best value and trial, the original model's value, and the wall time from the first
-trial's start to the last one's end, and trials per hour over it.
+below 0.5, the best value and trial, the original model's value and seconds (the run's own clock:
+this VM's speed changes from day to day), the wall time from the first trial's start to the last
+one's end and trials per hour over it, and how many sampled draws of the study's second half were
+pruned at their first report (what the laggard rule costs exploration, issue 17). With `--bar X`,
+the minutes until a trial first reached validation accuracy X.
+
+    python benchmarks/study_summary.py --storage sqlite:///studies/optuna.db --bar 0.858
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def summary(study) -> dict:
+def summary(study, bar: float | None = None) -> dict:
     from optuna.trial import TrialState
 
     trials = [t for t in study.get_trials(deepcopy=False) if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
@@ -28,6 +33,9 @@ def summary(study) -> dict:
     original = next((t for t in trials if t.user_attrs.get("baseline")), None)
     starts = [t.datetime_start for t in trials if t.datetime_start]
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
+    half = len(trials) // 2
+    late = [t for t in trials[half:] if not t.user_attrs.get("baseline") and "starting_point" not in t.user_attrs]
+    passed = sorted(t.datetime_complete for t in complete if bar is not None and t.value >= bar)
     return {
         "study": study.study_name,
         "finished": len(trials),
@@ -37,6 +45,10 @@ def summary(study) -> dict:
         "best": best.value if best else None,
         "best_trial": best.number if best else None,
         "original": original.value if original else None,
+        "original_s": original.duration.total_seconds() if original and original.duration else None,
+        "late_draws": len(late),
+        "late_pruned_first": sum(t.state == TrialState.PRUNED and len(t.intermediate_values) == 1 for t in late),
+        "bar_min": (passed[0] - min(starts)).total_seconds() / 60 if passed and starts else None,
         "wall_s": (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0,
     }
 
@@ -47,14 +59,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", required=True)
     parser.add_argument("--study", help="one study (default: every study in the storage)")
+    parser.add_argument("--bar", type=float, help="also say when a trial first reached this validation accuracy")
     opts = parser.parse_args()
     names = [opts.study] if opts.study else optuna.get_all_study_names(opts.storage)
     for name in names:
-        row = summary(optuna.load_study(study_name=name, storage=opts.storage))
+        row = summary(optuna.load_study(study_name=name, storage=opts.storage), opts.bar)
         print(f"{row['study']}: {row['finished']} finished ({row['pruned']} pruned), median final val "
               f"{row['median_final_val']:.4f}, {row['below_0.5']} below 0.5, best {row['best']:.4f} (#{row['best_trial']}), "
-              f"original model {row['original'] if row['original'] is None else round(row['original'], 4)}, "
-              f"wall {row['wall_s'] / 60:.1f} min ({row['finished'] / max(row['wall_s'], 1) * 3600:.0f} trials/hour)")
+              f"original model {row['original'] if row['original'] is None else round(row['original'], 4)} "
+              f"in {row['original_s'] or 0:.0f} s, wall {row['wall_s'] / 60:.1f} min "
+              f"({row['finished'] / max(row['wall_s'], 1) * 3600:.0f} trials/hour), "
+              f"{row['late_pruned_first']} of the second half's {row['late_draws']} sampled draws pruned at their first report"
+              + (f", {opts.bar} first reached at {row['bar_min']:.1f} min" if row["bar_min"] is not None else
+                 f", {opts.bar} never reached" if opts.bar is not None else ""))
 
 
 if __name__ == "__main__":
