@@ -40,6 +40,7 @@ def summary(study, bar: float | None = None) -> dict:
         "study": study.study_name,
         "finished": len(trials),
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
+        "reports": sum(len(t.intermediate_values) for t in trials),  # the compute spent, whatever the VM's speed
         "median_final_val": statistics.median(finals) if finals else None,
         "below_0.5": sum(value < 0.5 for value in finals),
         "best": best.value if best else None,
@@ -64,7 +65,7 @@ def main() -> None:
     names = [opts.study] if opts.study else optuna.get_all_study_names(opts.storage)
     for name in names:
         row = summary(optuna.load_study(study_name=name, storage=opts.storage), opts.bar)
-        print(f"{row['study']}: {row['finished']} finished ({row['pruned']} pruned), median final val "
+        print(f"{row['study']}: {row['finished']} finished ({row['pruned']} pruned, {row['reports']} reports), median final val "
               f"{row['median_final_val']:.4f}, {row['below_0.5']} below 0.5, best {row['best']:.4f} (#{row['best_trial']}), "
               f"original model {row['original'] if row['original'] is None else round(row['original'], 4)} "
               f"in {row['original_s'] or 0:.0f} s, wall {row['wall_s'] / 60:.1f} min "
