@@ -154,7 +154,8 @@ def test_a_foreign_study_with_trials_is_refused_not_taken_over(tmp_path):
 
 
 def curve_objective(curves):
-    """An objective that reports the next of `curves` (a list of per-epoch accuracies) epoch by epoch."""
+    """An objective that reports `curves[trial.number]` (per-epoch accuracies; a list, or a dict by
+    trial number) epoch by epoch."""
     def objective(trial):
         curve = curves[trial.number]
         for step, value in enumerate(curve, start=1):
@@ -250,15 +251,8 @@ def test_a_late_draw_is_ranked_among_every_trial_that_reached_its_report_not_the
 
     def reports_of(pruner, first):
         study = study_with_history(pruner)
-
-        def objective(trial):
-            for step, value in enumerate([first, first + 0.25], start=1):  # ends above the survivors
-                trial.report(value, step)
-                if trial.should_prune():
-                    raise optuna.TrialPruned()
-            return first + 0.25
-
-        study.optimize(objective, n_trials=1)
+        # the new trial is number 15; it ends above the survivors
+        study.optimize(curve_objective({len(study.trials): [first, first + 0.25]}), n_trials=1)
         return len(study.trials[-1].intermediate_values), study.trials[-1].state
 
     survivors_only = optuna.pruners.PercentilePruner(25.0, n_startup_trials=5)
