@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sqlite3
 
 import optuna
 import pytest
@@ -39,23 +38,6 @@ def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir)
     assert row["complete"] + row["pruned"] == 5
     done = start(tmp_path, data_dir, "--max-epochs", "3", trials=5)  # nothing left to do is no error
     assert done.returncode == 0 and "resuming with the study's own settings: max_epochs 2 (asked 3)" in done.stdout
-
-
-@pytest.mark.slow
-def test_two_workers_share_one_sqlite_study(tmp_path, data_dir):
-    result = start(tmp_path, data_dir, "--workers", "2", trials=12)
-    assert result.returncode == 0, result.stderr
-    assert "database is locked" not in result.stderr
-    with sqlite3.connect(tmp_path / "studies" / "optuna.db") as db:
-        rows = db.execute("SELECT number, state FROM trials").fetchall()
-    numbers = [number for number, _ in rows]
-    assert len(numbers) == len(set(numbers))
-    assert sum(state in ("COMPLETE", "PRUNED") for _, state in rows) == 12
-    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials
-    per_worker = {}
-    for trial in trials:
-        per_worker[trial.user_attrs.get("worker")] = per_worker.get(trial.user_attrs.get("worker"), 0) + 1
-    assert len(per_worker) == 2 and min(per_worker.values()) >= 3, per_worker  # both workers ran trials
 
 
 def test_worker_refuses_a_study_that_does_not_exist(tmp_path, data_dir):

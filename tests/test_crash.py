@@ -54,7 +54,7 @@ def running_trial_of(storage, name, pid):
 @pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(KILL_REPEATS))
 def test_sigkilled_worker_trial_is_failed_and_retried(storage_url, tmp_path, data_dir, attempt):
-    name, target = "emnist-mnist-cnn", 5
+    name, target = "emnist-mnist-cnn", 3
     base = ["--storage", storage_url, "--data-dir", str(data_dir)]
     created = run_tune("start", "--split", "mnist", "--trials", "1", "--max-epochs", "30", "--pruner", "none", *base,
                        cwd=tmp_path, env=FAST_HEARTBEAT)

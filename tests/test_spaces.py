@@ -177,6 +177,22 @@ def test_the_epoch_budget_report_rate_and_cost_bound_follow_the_training_set(tra
     assert sized_to_data(StudySettings("byclass", "mlp"), args, data).space_kwargs() == {}
 
 
+def test_the_max_epochs_help_states_the_budget_the_settings_give():
+    """`tune start --help` names the default epoch budget of byclass-dev and the full byclass: the
+    figures must be the ones tuning.settings computes, not a budget from before it changed."""
+    import re
+
+    from tuning.cli import build_parser
+    from tuning.settings import IMAGES_PER_TRIAL, default_max_epochs
+
+    start = build_parser()._subparsers._group_actions[0].choices["start"]
+    text = next(action.help for action in start._actions if "--max-epochs" in action.option_strings)
+    assert f"{IMAGES_PER_TRIAL // 1000}k images a trial" in text
+    stated = {name: int(n) for name, n in re.findall(r"(byclass-dev|full byclass) (\d+)", text)}
+    assert stated == {"byclass-dev": default_max_epochs(99_705 - 16_618),
+                      "full byclass": default_max_epochs(697_932 - 116_323)}
+
+
 def test_a_bounded_study_draws_only_conv_stacks_within_its_bound():
     """The cost bound narrows the widths; a structure too deep for it even at the narrowest width
     stays drawable at 16 filters, so the check is on the width, and most draws are under the bound."""

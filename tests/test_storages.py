@@ -1,6 +1,7 @@
 """Every study command on every storage, and many workers on one study."""
 
 import json
+from collections import Counter
 
 import optuna
 import pytest
@@ -38,13 +39,16 @@ def test_every_command_works_on_every_storage(storage_url, tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_four_workers_reach_exactly_the_target_of_24_trials(storage_url, tmp_path, data_dir):
-    result = start(storage_url, data_dir, tmp_path, "--workers", "4", "--pruner", "none", trials=24)
+def test_four_workers_reach_exactly_the_target_of_12_trials(storage_url, tmp_path, data_dir):
+    """More workers than cores on one study: no trial number twice, none left RUNNING, exactly the
+    target finished, and the trials really shared out (SQLite's one writer included)."""
+    result = start(storage_url, data_dir, tmp_path, "--workers", "4", "--pruner", "none", trials=12)
     assert result.returncode == 0, result.stderr
     assert "database is locked" not in result.stderr
-    assert len(finished_numbers(storage_url)) == 24
-    workers = {t.user_attrs.get("worker") for t in optuna.load_study(study_name="emnist-mnist-mlp", storage=storage_url).trials}
-    assert len(workers) >= 2  # the trials really were shared out
+    assert len(finished_numbers(storage_url)) == 12
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=storage_url).trials
+    per_worker = Counter(t.user_attrs.get("worker") for t in trials)
+    assert len(per_worker) >= 2 and None not in per_worker, per_worker
 
 
 def test_unreachable_database_is_one_line_and_hides_the_password(tmp_path, data_dir):

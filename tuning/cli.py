@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tuning.options import MODELS, PRUNERS, SAMPLERS
+from tuning.settings import IMAGES_PER_TRIAL
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -82,7 +83,7 @@ def start_options(p) -> None:
     p.add_argument("--pruner", default="hyperband", choices=PRUNERS)
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--max-epochs", type=positive_int, help="most epochs a trial trains (default: 10, fewer where an "
-                   "epoch is large, about 350k images a trial: byclass-dev 4, the full byclass 2)")
+                   f"epoch is large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)")
     p.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
     p.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all "
                    "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)")
