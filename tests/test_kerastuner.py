@@ -61,6 +61,8 @@ def test_kerastuner_trials_are_mirrored_resumable_and_exportable(tmp_path, data_
     study = optuna.load_study(study_name="emnist-mnist-mlp-kerastuner", storage=storage)
     assert len(study.trials) == 4
     assert len({t.user_attrs["kerastuner_trial_id"] for t in study.trials}) == 4
+    if tuner != "hyperband":
+        return  # the export reads the mirrored trials alike for every tuner; Hyperband's per-bracket epochs are the case to check
 
     out = tmp_path / "kt.json"
     assert run_tune("export", "--study", "emnist-mnist-mlp-kerastuner", "--out", str(out), cwd=tmp_path).returncode == 0
