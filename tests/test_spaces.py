@@ -153,13 +153,17 @@ def test_a_family_registered_twice_warns_and_an_unknown_one_is_refused():
         models.build({"family": "rnn", "num_classes": 10})
 
 
+BYCLASS_DEV = (99_705, 16_618)  # train and test images: byclass-dev's holdout is the last 16,618 of train
+FULL_BYCLASS = (697_932, 116_323)  # the official release
+
+
 @pytest.mark.parametrize("train, test, given, engine, expected", [
-    (99_705, 16_618, None, "optuna", (3, 3, 16)),  # byclass-dev: 83k training images after the holdout
+    (*BYCLASS_DEV, None, "optuna", (3, 3, 16)),  # byclass-dev: 83k training images after the holdout
     (8_570, 1_430, None, "optuna", (10, 1, 50)),  # mnist-dev: the original study's 10 epochs, one report an epoch
     (50_060, 8_345, None, "optuna", (6, 2, 15)),  # letters-dev
-    (697_932, 116_323, None, "optuna", (2, 23, 3)),  # the full byclass release
-    (99_705, 16_618, 7, "optuna", (7, 3, 6)),  # --max-epochs wins, and the bound follows it
-    (99_705, 16_618, None, "kerastuner", (3, 1, 16)),  # KerasTuner reports once an epoch
+    (*FULL_BYCLASS, None, "optuna", (2, 23, 3)),  # the full byclass release
+    (*BYCLASS_DEV, 7, "optuna", (7, 3, 6)),  # --max-epochs wins, and the bound follows it
+    (*BYCLASS_DEV, None, "kerastuner", (3, 1, 16)),  # KerasTuner reports once an epoch
 ])
 def test_the_epoch_budget_report_rate_and_cost_bound_follow_the_training_set(train, test, given, engine, expected):
     from types import SimpleNamespace
@@ -177,7 +181,7 @@ def test_the_epoch_budget_report_rate_and_cost_bound_follow_the_training_set(tra
     assert sized_to_data(StudySettings("byclass", "mlp"), args, data).space_kwargs() == {}
 
 
-def test_the_max_epochs_help_states_the_budget_the_settings_give():
+def test_the_max_epochs_help_states_the_budget_the_settings_give(capsys, monkeypatch):
     """`tune start --help` names the default epoch budget of byclass-dev and the full byclass: the
     figures must be the ones tuning.settings computes, not a budget from before it changed."""
     import re
@@ -185,12 +189,14 @@ def test_the_max_epochs_help_states_the_budget_the_settings_give():
     from tuning.cli import build_parser
     from tuning.settings import IMAGES_PER_TRIAL, default_max_epochs
 
-    start = build_parser()._subparsers._group_actions[0].choices["start"]
-    text = next(action.help for action in start._actions if "--max-epochs" in action.option_strings)
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps help to the terminal's width, even inside a word
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["start", "--help"])
+    text = capsys.readouterr().out
     assert f"{IMAGES_PER_TRIAL // 1000}k images a trial" in text
     stated = {name: int(n) for name, n in re.findall(r"(byclass-dev|full byclass) (\d+)", text)}
-    assert stated == {"byclass-dev": default_max_epochs(99_705 - 16_618),
-                      "full byclass": default_max_epochs(697_932 - 116_323)}
+    assert stated == {"byclass-dev": default_max_epochs(BYCLASS_DEV[0] - BYCLASS_DEV[1]),
+                      "full byclass": default_max_epochs(FULL_BYCLASS[0] - FULL_BYCLASS[1])}
 
 
 def test_a_bounded_study_draws_only_conv_stacks_within_its_bound():
