@@ -262,6 +262,28 @@ def test_a_late_draw_is_ranked_among_every_trial_that_reached_its_report_not_the
     assert reports_of(Laggards(25.0, min_peers=16), 0.31) == (2, TrialState.COMPLETE)  # too few peers: no verdict
 
 
+def test_a_trial_that_leads_the_finished_ones_is_not_stopped_for_its_rank():
+    """Hyperband keeps only the best of a small bracket at its last rung: on letters-dev it stopped a
+    trial at 0.9494 near its end while the study's best was 0.9480 (issue 17). Whatever the rank rule
+    (here Optuna's ThresholdPruner, which ranks every value below 1.0 low), a trial at or above the
+    best finished value trains on; one below it, or in a study with nothing finished yet, still stops."""
+    from tuning.study.samplers import StopHopeless
+
+    def steps_run(finished: list[float], curve: list[float]) -> int:
+        study = optuna.create_study(direction="maximize",
+                                    pruner=StopHopeless(optuna.pruners.ThresholdPruner(lower=1.0), floor=0.2))
+        for value in finished:
+            study.add_trial(optuna.trial.create_trial(state=TrialState.COMPLETE, value=value,
+                                                      intermediate_values={1: value}))
+        study.optimize(curve_objective({len(finished): curve}), n_trials=1)
+        return len(study.trials[-1].intermediate_values)
+
+    assert steps_run([0.90, 0.948], [0.948, 0.949, 0.95]) == 3  # ties the best, then passes it
+    assert steps_run([0.90, 0.948], [0.94, 0.949, 0.95]) == 1  # behind the best at its first report
+    assert steps_run([], [0.948, 0.949, 0.95]) == 1  # nothing to lead yet: the rank rule decides
+    assert steps_run([0.948], [0.1, 0.96, 0.97]) == 1  # the chance floor still stops it
+
+
 def test_the_reference_trial_is_never_pruned_for_being_weak():
     from tuning.study.samplers import make_pruner
 
