@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -105,12 +106,31 @@ def extract_verified(
     return [data_dir / name for name in names]
 
 
+def check_url(url: str) -> str:
+    """`url`, when it is an http(s) address (urllib would also read local files and other schemes)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DataError(f"release URL {url!r} is not an http(s) address; give the address of the official gzip.zip "
+                        "or a mirror of it, or copy the emnist-*.gz files into the data folder by hand")
+    return url
+
+
 def download(splits: list[Split], data_dir: Path, url: str = RELEASE_URL, progress: bool = True) -> list[Path]:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Fetch and verify the files of `splits` into `data_dir`. A failure leaves no folder it made
+    behind empty: only a partial archive, which the next run resumes."""
+    check_url(url)
+    made = [folder for folder in (data_dir, data_dir / ".download") if not folder.exists()]
     names = [name for split in splits for name in split.files]
     names = list(dict.fromkeys(names))  # bymerge and balanced share nothing, but keep order, no repeats
-    archive = fetch(url, data_dir / ".download" / "gzip.zip", progress=progress)
-    written = extract_verified(archive, names, data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        archive = fetch(url, data_dir / ".download" / "gzip.zip", progress=progress)
+        written = extract_verified(archive, names, data_dir)
+    except BaseException:
+        for folder in reversed(made):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     shutil.rmtree(data_dir / ".download", ignore_errors=True)  # 535 MB: the verified files are what we keep
     return written
 

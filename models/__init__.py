@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 
 from models import cnn, mlp, vgg16  # noqa: F401  (each registers its family)
-from models._compile import SparseSmoothedCrossentropy, compile_model
+from models._compile import SparseSmoothedCrossentropy, clear_session, compile_model
 from models._compile import schedule_learning_rate as _schedule_learning_rate
 from models._config import ConfigError, TrainingConfig
 from models._registry import FAMILIES, parse_config, builder_of
@@ -62,6 +62,7 @@ __all__ = [
     "build",
     "build_parts",
     "check_vgg16_weights",
+    "clear_session",
     "normalize",
     "parse_config",
     "schedule",

@@ -1,4 +1,4 @@
-"""Optimizer, loss and metric: the compile step all families share."""
+"""Optimizer, loss and metric: the compile step all families share; and clearing Keras' session between models."""
 
 from __future__ import annotations
 
@@ -61,3 +61,11 @@ def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     return model
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """keras.backend.clear_session, keeping the global dtype policy: Keras resets it to float32,
+    and a run asked for mixed precision must train every model in it, not only the first."""
+    policy = keras.mixed_precision.global_policy().name
+    keras.backend.clear_session(free_memory=free_memory)
+    keras.mixed_precision.set_global_policy(policy)

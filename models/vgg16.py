@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from models._compile import clear_session
 from models._inputs import image_input
 from models._config import ConfigError, TrainingConfig, choice, flag, number, numbers
 from models.cnn import augmentation
@@ -116,7 +117,7 @@ def check_weights(config: VGG16Config) -> None:
         raise WeightsUnavailable(f"{path} cannot be loaded into VGG16 without its top ({reason}); pass a VGG16 "
                                  f"no-top weights file such as {WEIGHTS_FILE}, or --weights none") from None
     finally:
-        keras.backend.clear_session()
+        clear_session(free_memory=False)
 
 
 def base_network(config: VGG16Config, weights: str | None) -> keras.Model:

@@ -9,6 +9,7 @@ import subprocess
 import sqlite3
 import sys
 
+import optuna
 import pytest
 
 from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot
@@ -163,3 +164,55 @@ def test_bad_start_and_worker_input_is_answered_before_keras_loads(argv, tmp_pat
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stdout.strip() == "False", "Keras was imported before the bad input was found"
+
+
+def damaged(database):
+    """Valid header, garbage pages: what a disk or a half-copied file leaves."""
+    with open(database, "r+b") as stream:
+        stream.seek(4096 * 2)
+        stream.write(bytes(range(256)) * 64)
+
+
+def truncated(database):
+    with open(database, "r+b") as stream:
+        stream.truncate(database.stat().st_size // 2)
+
+
+@pytest.mark.parametrize("spoil", [damaged, truncated])
+@pytest.mark.parametrize("command", [["status"], ["export", "--all"], ["worker", "--study", "emnist-mnist-mlp"],
+                                     ["start", "--split", "mnist", "--model", "mlp", "--data-dir", "emnist"]])
+def test_a_damaged_study_file_is_one_line_and_left_as_it_was(tmp_path, one_study, spoil, command):
+    folder = copy_study(one_study, tmp_path / "copy")
+    spoil(folder / "studies/optuna.db")
+    before = snapshot(folder)
+    assert_one_line_error(run_tune(*command, cwd=folder), "is not a sound SQLite file")
+    assert snapshot(folder) == before  # no -wal or -shm file left beside it either
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [["status"], ["export", "--all"], ["worker", "--study", "emnist-mnist-cnn"]])
+def test_reads_on_an_empty_postgres_database_create_nothing(postgres_url, tmp_path, command):
+    import psycopg
+
+    result = run_tune(*command, "--storage", postgres_url, cwd=tmp_path)
+    assert_one_line_error(result, "no study storage in", "holds no Optuna tables")
+    with psycopg.connect(postgres_url.replace("+psycopg", "")) as connection:
+        tables = connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+        types = connection.execute("SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                                   "WHERE n.nspname = 'public' AND t.typtype = 'e'").fetchone()[0]
+    assert (tables, types) == (0, 0)
+
+
+def test_a_worker_never_adds_optuna_trials_to_a_kerastuner_study(tmp_path, one_study):
+    folder = copy_study(one_study, tmp_path / "copy")
+    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'studies/optuna.db'}")
+    optuna.copy_study(from_study_name="emnist-mnist-mlp", from_storage=storage, to_storage=storage,
+                      to_study_name="emnist-mnist-mlp-kerastuner")
+    study = optuna.load_study(study_name="emnist-mnist-mlp-kerastuner", storage=storage)
+    study.set_user_attr("engine", "kerastuner")
+    study.set_user_attr("sampler", "kerastuner-hyperband")
+    storage.engine.dispose()
+    before = snapshot(folder)
+    result = run_tune("worker", "--study", "emnist-mnist-mlp-kerastuner", "--trials", "5", "--data-dir", "emnist", cwd=folder)
+    assert_one_line_error(result, "is run by kerastuner", "tune start --engine kerastuner")
+    assert snapshot(folder) == before

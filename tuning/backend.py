@@ -8,12 +8,14 @@ growth) is done through environment variables in `prepare_process`, which the CL
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
+from pathlib import Path
 
 from tuning.errors import UserError
 
-BACKENDS = ("tensorflow", "jax", "torch")
+BACKENDS = {"tensorflow": ".", "jax": ".[jax]", "torch": ".[torch]"}  # backend -> the extra that installs it
 PRECISIONS = {"float32": "float32", "mixed": None}  # mixed: float16 on a GPU, bfloat16 on a CPU
 
 
@@ -22,7 +24,40 @@ def backend_name() -> str:
     name = os.environ.get("KERAS_BACKEND", "tensorflow") or "tensorflow"
     if name not in BACKENDS:
         raise UserError(f"KERAS_BACKEND={name!r} is not a backend here; use one of {', '.join(BACKENDS)} (or unset it)")
+    if importlib.util.find_spec(name) is None:
+        raise UserError(f"KERAS_BACKEND={name} but {name} is not installed here; pip install -e '{BACKENDS[name]}' "
+                        "or unset KERAS_BACKEND (TensorFlow)")
     return name
+
+
+def machine_gpus() -> int | None:
+    """How many GPUs this process may use, read before any backend loads: CUDA_VISIBLE_DEVICES when
+    set, else the NVIDIA driver's list; None where neither tells (no NVIDIA driver: no GPU we use)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([part for part in visible.split(",") if part.strip() and part.strip() != "-1"])
+    driver = Path("/proc/driver/nvidia/gpus")
+    return len(list(driver.iterdir())) if driver.is_dir() else None
+
+
+def check_gpus(gpus: list[str] | None) -> None:
+    """`--gpus` names only GPUs this machine has (an absent one would leave its workers on the CPU unsaid)."""
+    if gpus is None:
+        return
+    have = machine_gpus() or 0
+    missing = [gpu for gpu in gpus if int(gpu) >= have]
+    if missing:
+        where = f"GPUs 0..{have - 1}" if have else "no GPU"
+        raise UserError(f"--gpus {','.join(gpus)}: this machine has {where}, so not GPU {missing[0]}; "
+                        "name GPUs it has, or drop --gpus to use what it has (the CPU without one)")
+
+
+def check_threads(threads: int | None) -> None:
+    """`--threads` at most the cores this process may run on: more only slows TensorFlow down, and
+    tens of thousands make it abort."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if threads is not None and threads > cores:
+        raise UserError(f"--threads {threads}: this machine gives this process {cores} cores; give at most {cores}")
 
 
 def parse_gpus(text: str | None) -> list[str] | None:

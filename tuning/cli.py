@@ -77,10 +77,10 @@ SHARED = {
 
 def start_options(p) -> None:
     p.add_argument("--engine", default="optuna", choices=("optuna", "kerastuner"))
-    p.add_argument("--tuner", default="hyperband", choices=("hyperband", "bayesian", "random"),
-                   help="KerasTuner's search strategy, with --engine kerastuner")
-    p.add_argument("--sampler", default="tpe", choices=SAMPLERS)
-    p.add_argument("--pruner", default="hyperband", choices=PRUNERS)
+    p.add_argument("--tuner", choices=("hyperband", "bayesian", "random"),
+                   help="KerasTuner's search strategy, with --engine kerastuner (default hyperband)")
+    p.add_argument("--sampler", choices=SAMPLERS, help="Optuna's sampler (default tpe)")
+    p.add_argument("--pruner", choices=PRUNERS, help="Optuna's pruner (default hyperband)")
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--max-epochs", type=positive_int, help="most epochs a trial trains (default: 10, fewer where an "
                    f"epoch is large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)")
@@ -97,7 +97,7 @@ def start_options(p) -> None:
     p.add_argument("--warm-start", metavar="STUDY|FILE",
                    help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn) "
                         "or of a `tune export` file (e.g. studies/best/balanced-cnn.json)")
-    p.add_argument("--warm-start-top", type=positive_int, default=3, metavar="K",
+    p.add_argument("--warm-start-top", type=positive_int, metavar="K",
                    help="how many of its best configs --warm-start queues (default 3)")
 
 
@@ -208,12 +208,16 @@ def call(target: str, *arguments):
 
 
 def dispatch(args) -> int:
+    if args.backend:  # a bad KERAS_BACKEND, --gpus or --threads is one line, before anything loads
+        from tuning import backend
+
+        backend.backend_name()
+        backend.check_gpus(backend.parse_gpus(getattr(args, "gpus", None)))
+        backend.check_threads(getattr(args, "threads", None))
     checked = call(args.check, args) if args.check else None
     if args.backend:
-        from tuning import backend
         from tuning._quiet import import_backend_quietly
 
-        backend.backend_name()  # a bad KERAS_BACKEND is one line, before anything loads
         gpus = backend.parse_gpus(getattr(args, "gpus", None))
         parent_of_workers = getattr(args, "workers", 1) > 1  # pins each child instead (workers/parallel.py)
         backend.prepare_process(0, None if parent_of_workers else gpus)

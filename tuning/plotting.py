@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from tuning.errors import UserError
+
 
 def pyplot():
     import matplotlib
@@ -10,6 +14,24 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def image_path(text: str, option: str) -> Path:
+    """The file an image given as `option TEXT` is written to: TEXT itself, or TEXT.png when it has no
+    suffix (what matplotlib would write), and only in a format matplotlib writes, so that an image
+    never replaces a file of another kind (a study storage, data)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(text)
+    if not path.suffix:
+        path = path.with_name(path.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise UserError(f"{option} {text}: an image cannot be a {path.suffix} file; give a .png path "
+                        f"(or {', '.join(sorted(set(formats) - {'png'}))})")
+    if path.is_dir():
+        raise UserError(f"{option} {text} is a folder; give a file path such as {path / 'grid.png'}")
+    return path
 
 
 def axes_per_split(splits: list[str]):

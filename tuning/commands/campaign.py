@@ -10,21 +10,22 @@ trial count, exports are rewritten, and the benchmark keeps the cells it already
 from __future__ import annotations
 
 import os
-import subprocess
+import signal
 import time
 
-from data_pipeline import parse_split_list
+from data_pipeline import load_split, parse_split_list, resolve_data_dir
 from tuning.errors import UserError
 from tuning.options import MODELS
-from tuning.study.storage import resolve_url
-from tuning.workers.loop import tune_argv
+from tuning.study.storage import open_storage, resolve_url
+from tuning.workers.children import spawn, wait_or_stop
+from tuning.workers.loop import raise_terminated, tune_argv
 
 
 def step(argv: list[str], storage: str | None) -> None:
     env = {**os.environ, "TUNE_STORAGE": resolve_url(storage)}  # not argv: keeps passwords out of `ps`
-    result = subprocess.run([*tune_argv(), *argv], env=env)
-    if result.returncode != 0:
-        raise UserError(f"`tune {' '.join(argv[:3])} ...` stopped with exit {result.returncode} (its error is above); "
+    code = wait_or_stop(spawn([*tune_argv(), *argv], env))
+    if code != 0:
+        raise UserError(f"`tune {' '.join(argv[:3])} ...` stopped with exit {code} (its error is above); "
                         "fix it and run the same `tune campaign` again: it resumes")
 
 
@@ -60,6 +61,14 @@ def unavailable(families: list[str], weights: str | None) -> dict[str, str]:
     return {}
 
 
+def check_inputs(splits: list[str], args) -> None:
+    """What every step needs, checked before the first child starts: each split's files (parsed
+    into the array cache the children then read), then the storage (made if it is new)."""
+    for split in splits:
+        load_split(split, args.data_dir).split.characters(resolve_data_dir(args.data_dir))
+    open_storage(args.storage).engine.dispose()
+
+
 def cmd_campaign(args) -> int:
     families = [name.strip() for name in args.models.split(",") if name.strip()]
     unknown = sorted(set(families) - set(MODELS))
@@ -67,6 +76,8 @@ def cmd_campaign(args) -> int:
         raise UserError(f"unknown model {unknown[0] if unknown else args.models!r} in --models; choose from {', '.join(MODELS)}")
     plan = campaign_plan(args.splits, families)
     splits = list(dict.fromkeys(split for split, _, _ in plan))  # the benchmark's, before any family is dropped
+    check_inputs(splits, args)
+    signal.signal(signal.SIGTERM, raise_terminated)  # passed on to the running step (children.wait_or_stop)
     for family, reason in unavailable(families, args.weights).items():
         print(f"{family}: not tuned, and skipped by the benchmark: {reason}", flush=True)
         plan = [(split, kept, source) for split, kept, source in plan if kept != family]

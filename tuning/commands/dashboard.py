@@ -6,7 +6,7 @@ import sys
 
 from tuning.trial.artifacts import artifact_dir, artifact_store
 from tuning.errors import UserError
-from tuning.study.storage import mask, open_storage, resolve_url
+from tuning.study.storage import mask, open_storage, resolve_url, sqlite_path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -33,7 +33,10 @@ def check_listen_address(host: str, port: int) -> None:
 def cmd_dashboard(args) -> int:
     import optuna_dashboard
 
-    storage = open_storage(args.storage, create=False, writes=False)
+    # never makes a SQLite file; in an empty PostgreSQL database it makes Optuna's tables, since
+    # compose starts the dashboard beside the workers that will fill it
+    postgres = sqlite_path(resolve_url(args.storage)) is None
+    storage = open_storage(args.storage, create=postgres, writes=False)
     check_listen_address(args.host, args.port)
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who reaches this machine can read and change "

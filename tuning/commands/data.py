@@ -11,7 +11,7 @@ import numpy as np
 from data_pipeline import (DEFAULT_DATA_DIR, RELEASE_URL, download, load_split, parse_split_list, resolve_data_dir,
                            train_val_split, upright, verify)
 from tuning.errors import UserError, check_writable_folder
-from tuning.plotting import pyplot, save
+from tuning.plotting import image_path, pyplot, save
 
 
 def cmd_download(args) -> int:
@@ -29,6 +29,9 @@ def cmd_download(args) -> int:
 def cmd_verify(args) -> int:
     data_dir = resolve_data_dir(args.data_dir)
     rows = verify(data_dir)
+    if all(row["status"] == "missing" for row in rows):
+        raise UserError(f"{data_dir} holds no EMNIST file; run `tune data download --data-dir {data_dir}`, "
+                        "or pass the folder that holds the emnist-*.gz files with --data-dir")
     if args.json:
         print(json.dumps({"data_dir": str(data_dir), "files": rows}, indent=2))
     else:
@@ -58,14 +61,13 @@ def split_info(name: str, data_dir) -> dict:
 
 
 def cmd_info(args) -> int:
-    if args.grid:
-        if Path(args.grid).is_dir():
-            raise UserError(f"--grid {args.grid} is a folder; give a file path such as {Path(args.grid) / 'grid.png'}")
-        check_writable_folder(Path(args.grid).parent, "--grid")
+    grid = image_path(args.grid, "--grid") if args.grid else None
+    if grid:
+        check_writable_folder(grid.parent, "--grid")
     info = split_info(args.split, args.data_dir)
-    if args.grid:
-        write_grid(args.split, args.data_dir, Path(args.grid))
-        info["grid"] = args.grid
+    if grid:
+        write_grid(args.split, args.data_dir, grid)
+        info["grid"] = str(grid)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -74,8 +76,8 @@ def cmd_info(args) -> int:
     for key in ("smallest_class", "largest_class"):
         row = info[key]
         print(f"  {key.replace('_', ' ')}: {row['character']!r} (label {row['label']}) with {row['train_images']} train images")
-    if args.grid:
-        print(f"  sample grid: {args.grid}")
+    if grid:
+        print(f"  sample grid: {grid}")
     return 0
 
 

@@ -8,12 +8,34 @@ import optuna
 
 from data_pipeline import get_split
 from tuning.errors import UserError
-from tuning.results.export import BEST_DIR, export_study, write_export
-from tuning.study.storage import check_study_name, open_storage
+from tuning.results.export import BEST_DIR, check_export_target, export_study, write_export
+from tuning.study.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, sqlite_path
+from tuning.results.progress import printable
+
+
+def export_targets(names: list[str], out: str | None) -> dict[str, Path]:
+    """{study: the file its export goes to}. With --all a study's name becomes a file name under
+    studies/best/, so each must be a plain study name (a shared storage may hold any name) and no
+    two may land on the same file."""
+    if out:
+        return {name: Path(out) for name in names}
+    targets: dict[str, Path] = {}
+    for name in names:
+        if not STUDY_NAME.match(name):
+            raise UserError(f"study {printable(name)!r} has a name that cannot be a file name under {BEST_DIR}; "
+                            "export the studies you want one by one with --study NAME --out FILE")
+        target = BEST_DIR / f"{name.removeprefix('emnist-')}.json"
+        clash = next((other for other, path in targets.items() if path == target), None)
+        if clash:
+            raise UserError(f"studies {clash} and {name} would both be exported to {target}; export one of them "
+                            "with --study NAME --out FILE, the other with --study")
+        targets[name] = target
+    return targets
 
 
 def cmd_export(args) -> int:
-    storage = open_storage(args.storage, create=False, writes=False)
+    url = resolve_url(args.storage)
+    storage = open_storage(url, create=False, writes=False)
     names = optuna.get_all_study_names(storage)
     if args.all:
         chosen = sorted(names)
@@ -26,11 +48,13 @@ def cmd_export(args) -> int:
     missing = [name for name in chosen if name not in names]
     if missing or not chosen:
         raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")
+    targets = export_targets(chosen, args.out)
+    for target in targets.values():
+        check_export_target(target, sqlite_path(url))
     documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top) for name in chosen]
-    for document in documents:  # every study checked before any file is written
-        out = Path(args.out) if args.out else BEST_DIR / f"{document['study'].removeprefix('emnist-')}.json"
-        write_export(document, out)
+    for document in documents:  # every study and file checked before any file is written
+        out = write_export(document, targets[document["study"]])
         best = document["trials"][0]
-        print(f"{document['study']}: best {len(document['trials'])} trial(s) -> {out} "
+        print(f"{printable(document['study'])}: best {len(document['trials'])} trial(s) -> {out} "
               f"(#{best['number']}, val accuracy {best['val_accuracy']:.4f})")
     return 0

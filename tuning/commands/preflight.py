@@ -23,7 +23,29 @@ VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
 WORKER_GB = 1.0  # a worker's resident memory in a trial (benchmarks/README: 1.0-1.5 GB on dev splits)
 
 
+#: options that apply only beside another: (option, whether it applies, what to do instead)
+PAIRED_OPTIONS = (
+    ("warm_start_top", lambda args: args.warm_start, "add --warm-start STUDY|FILE or drop it"),
+    ("tuner", lambda args: args.engine == "kerastuner", "add --engine kerastuner or drop it"),
+    ("sampler", lambda args: args.engine == "optuna", "KerasTuner's --tuner draws its trials; drop it"),
+    ("pruner", lambda args: args.engine == "optuna", "KerasTuner's --tuner stops its trials; drop it"),
+)
+PAIRED_DEFAULTS = {"warm_start_top": 3, "tuner": "hyperband", "sampler": "tpe", "pruner": "hyperband"}
+
+
+def check_paired_options(args) -> None:
+    """An option given where it does nothing is a mistake to say, not to ignore; then the defaults."""
+    for name, applies, fix in PAIRED_OPTIONS:
+        if getattr(args, name) is not None and not applies(args):
+            where = "without --warm-start" if name == "warm_start_top" else f"with --engine {args.engine}"
+            raise UserError(f"--{name.replace('_', '-')} does nothing {where}; {fix}")
+    for name, default in PAIRED_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+
+
 def settings_from_args(args) -> StudySettings:
+    check_paired_options(args)
     split = get_split(args.split)
     given = [name for name in VGG16_OPTIONS if getattr(args, name) is not None]
     if given and args.model != "vgg16":
@@ -89,6 +111,14 @@ def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
 def check_worker(args):
     """The storage holding `tune worker`'s study, or a UserError naming the first problem."""
     check_environment()
+    import optuna
+
     storage = open_storage(args.storage, create=False)
     check_study_exists(storage, check_study_name(args.study))
+    attrs = optuna.load_study(study_name=args.study, storage=storage).user_attrs
+    StudySettings.from_attrs(attrs, args.study)  # made by `tune start`, or one line saying it was not
+    engine = attrs.get("engine", "optuna")
+    if engine != "optuna":  # its trials are KerasTuner's to draw; Optuna trials would overshoot its --trials
+        raise UserError(f"study {args.study} is run by {engine}, and `tune worker` runs Optuna trials; resume it with "
+                        f"`tune start --engine {engine} --split {attrs['split']} --model {attrs['model']} --study {args.study}`")
     return storage

@@ -7,7 +7,7 @@ import json
 
 import optuna
 
-from tuning.results.progress import best_trial, counts
+from tuning.results.progress import best_trial, counts, printable
 from tuning.study.storage import open_storage
 
 
@@ -40,8 +40,9 @@ def cmd_status(args) -> int:
         print("no studies yet; start one with `tune start --split mnist`")
     for row in rows:
         best = f"best {row['best_value']:.4f} (#{row['best_trial']})" if row["best_value"] is not None else "no complete trial"
-        print(f"{row['study']}: {row['complete']} complete, {row['pruned']} pruned, {row['fail']} failed, "
-              f"{row['running']} running; {best}; {row['wall_seconds'] / 60:.1f} min")
+        print(printable(f"{row['study']}: {row['complete']} complete, {row['pruned']} pruned, {row['fail']} failed, "
+              f"{row['running']} running; {best}; {row['wall_seconds'] / 60:.1f} min"))
         if row["best_params"]:
-            print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["best_params"].items()))
+            print(printable("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                             for k, v in row["best_params"].items())))
     return 0

@@ -54,10 +54,36 @@ def export_study(study: optuna.Study, top: int) -> dict:
     }
 
 
-def write_export(document: dict, out: Path) -> Path:
-    data = (json.dumps(document, indent=2) + "\n").encode()
-    if out.exists() and out.is_dir():
+MAX_EXPORT_BYTES = 16 << 20  # an export of a few trials is kilobytes; anything larger is some other file
+
+
+def is_export(path: Path) -> bool:
+    """Whether `path` is a file `tune export` wrote (JSON with a study and its trials)."""
+    try:
+        if path.stat().st_size > MAX_EXPORT_BYTES:
+            return False
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(document, dict) and "study" in document and isinstance(document.get("trials"), list)
+
+
+def check_export_target(out: Path, storage: Path | None = None) -> None:
+    """`out` may take an export: a new file, or a previous export. Never a folder, the SQLite study
+    storage (`storage`) or one of its journal files, or any other existing file."""
+    if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file path such as {out / 'best.json'}")
+    if storage is not None and out.resolve() in {storage.resolve().with_name(storage.name + suffix)
+                                                 for suffix in ("", "-wal", "-shm", "-journal")}:
+        raise UserError(f"--out {out} is the study storage itself; give a .json file such as studies/best/best.json")
+    if out.exists() and not is_export(out):
+        raise UserError(f"--out {out} exists and is not a tune export, so it is left as it is; "
+                        "give a new file path, or move that file away first")
+
+
+def write_export(document: dict, out: Path) -> Path:
+    """Write `document` to `out` whole or not at all (check_export_target first)."""
+    data = (json.dumps(document, indent=2) + "\n").encode()
     try:
         write_atomic(out, data)
     except OSError as exc:

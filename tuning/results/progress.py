@@ -11,6 +11,14 @@ from tqdm import tqdm
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
+def printable(text) -> str:
+    """`text` with every control or non-printable character escaped (\\x1b, \\n, ...): what any client of
+    a shared storage wrote (study names, params, reasons) reaches the terminal as text, never as
+    escape sequences that move the cursor, recolour or retitle it."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def counts(study: optuna.Study) -> dict[str, int]:
     tally = {state.name.lower(): 0 for state in TrialState}
     for trial in study.get_trials(deepcopy=False):
@@ -36,7 +44,7 @@ def trial_line(trial, best) -> str:
         text += "  [original study's model]"
     elif attrs.get("starting_point"):
         text += f"  [{attrs['starting_point']}]"
-    return text
+    return printable(text)
 
 
 class Reporter:
@@ -46,7 +54,7 @@ class Reporter:
         self.study, self.target, self.stream = study, target, stream
         self.seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
         done = counts(study)["finished"]
-        self.bar = tqdm(total=target, initial=min(done, target), desc=study.study_name, unit="trial", file=sys.stderr, disable=None)
+        self.bar = tqdm(total=target, initial=min(done, target), desc=printable(study.study_name), unit="trial", file=sys.stderr, disable=None)
 
     def poll(self, *_ignored) -> None:
         trials = self.study.get_trials(deepcopy=False)

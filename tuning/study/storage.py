@@ -108,6 +108,8 @@ def prepare_sqlite(path: Path) -> None:
     """Create the folder, and switch the file to WAL (persistent), so readers never block writers."""
     if path.is_dir():
         raise UserError(f"SQLite storage {path} is a folder; give a file path such as {path / 'optuna.db'}")
+    if path.is_file() and path.stat().st_size:
+        sqlite_tables(path)  # a damaged file is one line, before anything writes to it
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -129,18 +131,54 @@ def prepare_sqlite(path: Path) -> None:
             raise UserError(f"cannot open SQLite storage {path}: {exc}; check the path and its permissions") from None
 
 
+def sqlite_tables(path: Path) -> set[str]:
+    """The table names of SQLite file `path`, read without changing a byte beside it, after a quick
+    check of its pages; a UserError when it is not a sound SQLite file. Where no `-wal` file is
+    beside it (nobody is writing it), it is opened immutable: SQLite then makes no -wal or -shm file."""
+    immutable = "&immutable=1" if not path.with_name(path.name + "-wal").exists() else ""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro{immutable}", uri=True, timeout=60)
+        try:
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise UserError(f"{path} is not a sound SQLite file ({problems[0]}); restore it from a backup, "
+                        "or pass another study storage with --storage")
+    return tables
+
+
 def check_optuna_file(path: Path) -> None:
     """For commands that only read: the file must already be an Optuna store, opened read-only
     here so that not one byte of a foreign (or any) file changes."""
     if not path.exists():
         raise UserError(f"no study storage at {path}; run `tune start` first or pass --storage")
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60) as connection:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.Error as exc:
-        raise UserError(f"{path} is not a readable SQLite file ({exc}); pass the study storage with --storage") from None
-    if not {"studies", "trials", "version_info"} <= tables:
+    if not path.is_file():
+        raise UserError(f"SQLite storage {path} is not a file; pass the study storage with --storage")
+    if not {"studies", "trials", "version_info"} <= sqlite_tables(path):
         raise UserError(f"{path} is a SQLite file but not an Optuna study storage; pass the study storage with --storage")
+
+
+def check_optuna_database(url: str) -> None:
+    """For commands that must not create a storage: the PostgreSQL database must already hold
+    Optuna's tables (RDBStorage would otherwise create its schema there)."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except (SQLAlchemyError, ValueError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UserError(f"cannot reach storage {mask(url)}: {reason}") from None
+    finally:
+        engine.dispose()
+    if not {"studies", "trials", "version_info"} <= tables:
+        raise UserError(f"no study storage in {mask(url)} (the database holds no Optuna tables); "
+                        "run `tune start` first or pass another --storage")
 
 
 def begin_immediate(engine) -> None:
@@ -162,7 +200,8 @@ def begin_immediate(engine) -> None:
 def open_storage(storage: str | None, create: bool = True, writes: bool = True):
     """An Optuna RDBStorage for the resolved URL; a one-line UserError when it cannot be reached.
 
-    `create`: make the SQLite file and folder if missing (else it must already be an Optuna store).
+    `create`: make the SQLite file and folder, or Optuna's tables in an empty PostgreSQL database, if
+    missing (else the storage must already be an Optuna store, and is left as it was).
     `writes`: this process runs trials (SQLite: transactions take the write lock, see begin_immediate);
     commands that only read pass False, so they can read a read-only file.
     """
@@ -184,6 +223,8 @@ def open_storage(storage: str | None, create: bool = True, writes: bool = True):
             check_optuna_file(path)
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
+        if not create:
+            check_optuna_database(url)
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our trial lines carry every failure reason
     heartbeat, grace = heartbeat_settings()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 
@@ -11,6 +10,7 @@ from tuning.results.progress import Reporter
 from tuning.study.lifecycle import attach
 from tuning.study.storage import open_storage, resolve_url
 from tuning.backend import default_threads, gpu_names
+from tuning.workers.children import signal_of, spawn, stop
 from tuning.workers.loop import tune_argv
 
 
@@ -35,8 +35,8 @@ def run_parallel(storage: str | None, name: str, target: int, workers: int, thre
     if timeout:
         command += ["--timeout", str(timeout)]
     env = {**os.environ, "TUNE_STORAGE": resolve_url(storage)}  # not argv: keeps passwords out of `ps`
-    processes = [subprocess.Popen([*command, "--seed-offset", str(1000 * index)], stdout=subprocess.DEVNULL,
-                                  env=worker_env(env, index, gpus)) for index in range(workers)]
+    processes = [spawn([*command, "--seed-offset", str(1000 * index)], worker_env(env, index, gpus),
+                       stdout=subprocess.DEVNULL) for index in range(workers)]
     study, _ = attach(open_storage(storage), name)
     reporter = Reporter(study, target)
     try:
@@ -44,11 +44,8 @@ def run_parallel(storage: str | None, name: str, target: int, workers: int, thre
             reporter.poll()
             time.sleep(2.0)
         reporter.poll()
-    except KeyboardInterrupt:
-        for worker in processes:
-            worker.send_signal(signal.SIGINT)
-        for worker in processes:
-            worker.wait()
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: every worker gets it once, and is waited for
+        stop(processes, signal_of(interrupt))
         raise
     finally:
         reporter.close()
