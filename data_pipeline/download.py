@@ -119,7 +119,7 @@ def download(splits: list[Split], data_dir: Path, url: str = RELEASE_URL, progre
     """Fetch and verify the files of `splits` into `data_dir`. A failure leaves no folder it made
     behind empty: only a partial archive, which the next run resumes."""
     check_url(url)
-    made = [folder for folder in (data_dir, data_dir / ".download") if not folder.exists()]
+    made = [folder for folder in (data_dir / ".download", data_dir, *data_dir.parents) if not folder.exists()]
     names = [name for split in splits for name in split.files]
     names = list(dict.fromkeys(names))  # bymerge and balanced share nothing, but keep order, no repeats
     try:
@@ -127,7 +127,7 @@ def download(splits: list[Split], data_dir: Path, url: str = RELEASE_URL, progre
         archive = fetch(url, data_dir / ".download" / "gzip.zip", progress=progress)
         written = extract_verified(archive, names, data_dir)
     except BaseException:
-        for folder in reversed(made):
+        for folder in made:  # deepest first
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         raise

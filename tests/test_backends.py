@@ -7,7 +7,7 @@ import importlib.util
 import optuna
 import pytest
 
-from tests.conftest import assert_one_line_error, copy_study, run_tune
+from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot
 from tuning import backend
 from tuning.errors import UserError
 from tuning.workers.parallel import worker_env
@@ -39,17 +39,57 @@ def test_a_bad_backend_or_gpu_list_is_one_line(tmp_path, one_study):
                                    cwd=folder), "--gpus 'x'")
 
 
-def test_trials_record_backend_device_and_mixed_precision(tmp_path, one_study):
+def test_every_trial_and_benchmark_cell_runs_the_precision_asked_for(tmp_path, one_study):
+    """keras.backend.clear_session() between trials resets Keras' dtype policy; every trial after the
+    first, and every benchmark seed after the first, must still run (and record) mixed precision."""
     folder = copy_study(one_study, tmp_path / "copy")
-    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "2", "--max-epochs", "1",
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "4", "--max-epochs", "1",
                       "--precision", "mixed", "--data-dir", "emnist", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert "backend tensorflow, CPU" in result.stdout and "no GPU visible, running on the CPU" in result.stdout
     trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
     assert trials[0].user_attrs["precision"] == "float32"  # the study's first trial, made with the default
-    assert {key: trials[1].user_attrs[key] for key in ("backend", "precision")} == \
-        {"backend": "tensorflow", "precision": "mixed_bfloat16"}
-    assert trials[1].state == optuna.trial.TrialState.COMPLETE or trials[1].state == optuna.trial.TrialState.PRUNED
+    assert [(t.user_attrs["backend"], t.user_attrs["precision"]) for t in trials[1:]] == \
+        [("tensorflow", "mixed_bfloat16")] * 3
+    bench = run_tune("benchmark", "--splits", "mnist", "--models", "mlp", "--seeds", "3", "--epochs", "1",
+                     "--precision", "mixed", "--data-dir", "emnist", cwd=folder)
+    assert bench.returncode == 0, bench.stderr
+    with open(folder / "reports" / "benchmark.csv") as stream:
+        assert [row["precision"] for row in csv.DictReader(stream)] == ["mixed_bfloat16"] * 3
+
+
+def test_clearing_the_session_keeps_the_dtype_policy():
+    import keras
+
+    from tuning.trial.training import release_memory
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        release_memory()
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("env, args, fragment", [
+    ({"KERAS_BACKEND": "torch"}, ["start", "--split", "mnist", "--model", "mlp"], "torch is not installed here"),
+    ({"KERAS_BACKEND": "torch"}, ["export", "--all"], "torch is not installed here"),
+    ({"KERAS_BACKEND": "torch"}, ["benchmark", "--splits", "mnist"], "torch is not installed here"),
+    ({"KERAS_BACKEND": "torch"}, ["worker", "--study", "emnist-mnist-mlp"], "torch is not installed here"),
+    ({}, ["start", "--split", "mnist", "--model", "mlp", "--gpus", "7"], "--gpus 7: this machine has"),
+    ({"CUDA_VISIBLE_DEVICES": "0"}, ["start", "--split", "mnist", "--model", "mlp", "--gpus", "0,1"], "not GPU 1"),
+    ({}, ["start", "--split", "mnist", "--model", "mlp", "--threads", "100000"], "--threads 100000"),
+    ({}, ["worker", "--study", "emnist-mnist-mlp", "--threads", "100000"], "--threads 100000"),
+])
+def test_a_backend_device_or_thread_count_this_machine_lacks_is_one_line(tmp_path, one_study, env, args, fragment):
+    if env.get("KERAS_BACKEND") == "torch" and importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed here")
+    folder = copy_study(one_study, tmp_path / "copy")
+    before = snapshot(folder)
+    if args[0] in ("start", "benchmark"):
+        args = [*args, "--data-dir", "emnist"]
+    assert_one_line_error(run_tune(*args, cwd=folder, env=env), fragment)
+    assert snapshot(folder) == before
 
 
 @pytest.mark.parametrize("backend", [

@@ -6,7 +6,8 @@ import json
 import optuna
 import pytest
 
-from tests.conftest import assert_one_line_error, run_tune
+from data_pipeline.synthetic import write_split
+from tests.conftest import assert_one_line_error, run_tune, snapshot
 
 
 def start(cwd, data_dir, *extra, trials=3):
@@ -121,3 +122,30 @@ def test_a_campaign_without_vgg16_weights_tunes_the_rest_and_says_why(monkeypatc
     assert "or --weights random" in unavailable(["cnn", "vgg16"], None)["vgg16"]
     monkeypatch.undo()
     assert unavailable(["vgg16"], "none") == {}  # random init needs no file
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--warm-start-top", "2"], "--warm-start-top does nothing without --warm-start"),
+    (["--tuner", "random"], "--tuner does nothing with --engine optuna"),
+    (["--engine", "kerastuner", "--sampler", "random"], "--sampler does nothing with --engine kerastuner"),
+    (["--engine", "kerastuner", "--pruner", "median"], "--pruner does nothing with --engine kerastuner"),
+])
+def test_an_option_that_would_do_nothing_is_refused(tmp_path, data_dir, args, fragment):
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", *args, "--data-dir", str(data_dir), cwd=tmp_path)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "studies").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--data-dir", "{folder}/empty"], "emnist-mnist-train-images-idx3-ubyte.gz: missing"),
+    (["--data-dir", "{folder}/emnist", "--storage", "postgresql+psycopg://nobody@127.0.0.1:1/x"], "cannot reach storage"),
+])
+def test_a_campaign_checks_data_and_storage_before_any_step(tmp_path, args, fragment):
+    (tmp_path / "empty").mkdir()
+    write_split(tmp_path / "emnist", "mnist", train_per_class=12, test_per_class=4)
+    before = snapshot(tmp_path)
+    result = run_tune("campaign", "--splits", "mnist", "--models", "mlp", "--trials", "1",
+                      *[a.replace("{folder}", str(tmp_path)) for a in args], cwd=tmp_path)
+    assert_one_line_error(result, fragment)
+    assert "tune start" not in result.stdout
+    assert snapshot(tmp_path) == before and not (tmp_path / "studies").exists()

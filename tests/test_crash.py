@@ -42,13 +42,14 @@ def wait_for(predicate, timeout=180, every=0.3):
     raise AssertionError("timed out waiting")
 
 
-def running_trial_of(storage, name, pid):
-    """A RUNNING trial of worker `pid` that has reported at least one epoch (it is mid-fit)."""
+def running_trial_of(storage, name, pid=None):
+    """A RUNNING trial of worker `pid` (None: of any) that has reported at least one epoch (it is mid-fit)."""
     try:
         trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     except Exception:
         return None
-    return next((t for t in trials if t.user_attrs.get("worker", "").endswith(f":{pid}") and t.intermediate_values), None)
+    return next((t for t in trials if t.intermediate_values and (pid is None or t.user_attrs.get("worker", "").endswith(f":{pid}"))),
+                None)
 
 
 @pytest.mark.slow
@@ -113,6 +114,34 @@ def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, s
     assert resumed.returncode == 0, resumed.stderr
     study = optuna.load_study(study_name="emnist-mnist-cnn", storage=storage)
     assert len([t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_to_a_campaign_reaches_its_running_step_which_records_the_trial(tmp_path, sig, code):
+    """Ctrl-C (only the campaign's own process: its steps run in sessions of their own) or `kill -TERM`
+    of the campaign: the running `tune start` gets the signal once, records its trial as failed and
+    exits, and the campaign waits for it; no trial is left RUNNING, no process is left behind."""
+    data_dir = tmp_path / "emnist"
+    write_split(data_dir, "mnist", train_per_class=100, test_per_class=20)
+    process = spawn(["campaign", "--splits", "mnist", "--models", "cnn", "--trials", "2", "--max-epochs", "40",
+                     "--data-dir", str(data_dir)], tmp_path)
+    storage = f"sqlite:///{tmp_path / 'studies' / 'optuna.db'}"
+
+    def running_trial():
+        if process.poll() is not None:
+            raise AssertionError(f"the campaign ended (exit {process.returncode}): {process.communicate()[1][-2000:]}")
+        return running_trial_of(storage, "emnist-mnist-cnn")
+
+    child = int(wait_for(running_trial).user_attrs["worker"].rsplit(":", 1)[1])
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert "Run the same command again to resume" in err and "Traceback" not in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    trials = optuna.load_study(study_name="emnist-mnist-cnn", storage=storage).trials
+    assert [t.state for t in trials if t.state != TrialState.WAITING] == [TrialState.FAIL]
 
 
 def corrupt_truncated(data_dir):
