@@ -1,17 +1,26 @@
-"""Which engine finds a better model sooner: Optuna vs KerasTuner on the same space and budget.
+"""Which search engine finds a better model sooner: ours (Optuna) vs KerasTuner, same space, same clock.
 
-    python benchmarks/tuner_comparison.py [--split balanced] [--budget 1200] [--seeds 0,1] [--max-epochs 8]
-        [--engines optuna-tpe-hyperband,kerastuner-hyperband,kerastuner-bayesian] [--no-retrain]
+    python benchmarks/tuner_comparison.py [--split balanced] [--budget 600] [--seeds 0,1,2] [--max-epochs 8]
+        [--engines optuna,optuna-cold,kerastuner-hyperband,kerastuner-bayesian] [--no-retrain]
 
-Up to four engines, each run for the same wall-clock budget per seed in a fresh folder (same data,
-same search space, `tune start ... --timeout BUDGET`): Optuna TPE + Hyperband pruning, Optuna
-random without pruning, KerasTuner Hyperband, KerasTuner Bayesian. Runs alternate engines within
-each seed, so the machine's speed drift spreads over all of them. Time counts from launching
-`tune start` (process start and data loading included); at the budget the process is terminated
-(its running trial is recorded as failed). A finished run's folder is kept: a rerun fills in the rest. Reported per run: best
-validation accuracy over wall time (PNG), time to first beat the original study's CNN on
-validation (its accuracy measured as the Optuna runs' enqueued baseline trial), and the test
-accuracy of the final best config retrained once (`tune benchmark --models tuned --seeds 1`).
+The target is the original study's CNN: its validation accuracy is measured once per split and seed
+(`tune start --trials 1` in a folder of its own: trial 0 is that model), outside every engine's
+clock. Then every engine runs `tune start ... --timeout BUDGET` in a fresh folder, timed from
+process start (start-up and data loading included) and terminated at the budget:
+
+- optuna: ours as a user runs it, without the reference trial (`--no-reference`): TPE, Hyperband
+  pruning and the known-good starting points;
+- optuna-cold: ours with no starting points and no warm start (`--no-starting-points`): the sampler
+  and pruner alone;
+- kerastuner-hyperband, kerastuner-bayesian: KerasTuner with its own defaults on the same space.
+
+Two classes are reported: *defaults* (optuna against both KerasTuner runs) and *cold* (optuna-cold
+against the same KerasTuner runs). Engines alternate their order from seed to seed, so the VM's
+speed drift spreads over all of them. Per run: best validation accuracy over wall time, time to
+first beat the reference, and the test accuracy of the final best retrained once (`tune benchmark
+--models tuned --seeds 1`). A finished run's folder is kept, so a rerun fills in the rest.
+`results.json` holds {"split", "budget", "reference", "references", "runs": [{"engine", "seed",
+"curve": [[seconds, best_so_far], ...], "best", "test", "trials"}]}.
 """
 
 from __future__ import annotations
@@ -30,11 +39,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 ENGINES = {
-    "optuna-tpe-hyperband": ["--sampler", "tpe", "--pruner", "hyperband"],
-    "optuna-random-nopruning": ["--sampler", "random", "--pruner", "none"],
+    "optuna": ["--no-reference"],
+    "optuna-cold": ["--no-reference", "--no-starting-points"],
     "kerastuner-hyperband": ["--engine", "kerastuner", "--tuner", "hyperband"],
     "kerastuner-bayesian": ["--engine", "kerastuner", "--tuner", "bayesian"],
 }
+RIVALS = ("kerastuner-hyperband", "kerastuner-bayesian")
+CLASSES = {"defaults": "optuna", "cold": "optuna-cold"}  # class -> our engine in it
 
 
 def tune(args: list[str], cwd: Path, stop_after: float | None = None) -> None:
@@ -58,124 +69,167 @@ def load(name: str, folder: Path):
     return optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/studies/optuna.db")
 
 
-def complete_trials(name: str, folder: Path) -> list:
-    from optuna.trial import TrialState
+def common_args(opts, seed: int) -> list[str]:
+    return ["--split", opts.split, "--model", "cnn", "--max-epochs", str(opts.max_epochs), "--seed", str(seed),
+            "--data-dir", opts.data_dir]
 
-    return load(name, folder).get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+def reference(seed: int, opts, out: Path) -> float:
+    """The original CNN's validation accuracy for this split and seed, measured outside every clock."""
+    folder = out / f"reference-seed{seed}"
+    if not (folder / "studies" / "optuna.db").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        tune(["start", *common_args(opts, seed), "--trials", "1", "--no-starting-points"], folder)
+    return next(t.value for t in load(f"emnist-{opts.split}-cnn", folder).trials if t.user_attrs.get("baseline"))
+
+
+def curve_of(trials, begin: datetime.datetime, budget: float) -> list[tuple[float, float]]:
+    """[(seconds since `begin`, best value so far)] at each trial that finished within `budget`."""
+    curve, best = [], 0.0
+    for trial in sorted((t for t in trials if t.datetime_complete), key=lambda t: t.datetime_complete):
+        seconds = (trial.datetime_complete - begin).total_seconds()
+        if seconds > budget:
+            break
+        if trial.value is not None and trial.value > best:
+            best = trial.value
+        curve.append((seconds, best))
+    return curve
 
 
 def run(engine: str, seed: int, opts, out: Path) -> dict:
     folder = out / f"{engine}-seed{seed}"
-    name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if "kerastuner" in engine else "")
+    name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if engine.startswith("kerastuner") else "")
     finished = (folder / "begin.txt").exists() and ((folder / "report" / "benchmark.json").exists() or (folder / "none").exists()
                                                     or (not opts.retrain and (folder / "studies").exists()))
     if not finished:  # a run is kept once retrained: a rerun fills in the missing ones
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        common = ["--split", opts.split, "--model", "cnn", "--max-epochs", str(opts.max_epochs), "--seed", str(seed),
-                  "--workers", "1", "--data-dir", opts.data_dir]  # one process each: KerasTuner runs in one
         # Optuna's naive local times; KerasTuner's mirrored trials carry no start time, so the clock is ours
         (folder / "begin.txt").write_text(datetime.datetime.now().isoformat())
-        tune(["start", *common, "--trials", "10000", "--timeout", str(opts.budget), *ENGINES[engine]], folder,
-             stop_after=opts.budget)
-        if not complete_trials(name, folder):
+        tune(["start", *common_args(opts, seed), "--trials", "10000", "--timeout", str(opts.budget), *ENGINES[engine]],
+             folder, stop_after=opts.budget)
+        if not any(t.value is not None for t in load(name, folder).trials):
             (folder / "none").write_text("no trial completed within the budget\n")
         elif opts.retrain:
             tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
             tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned",
                   "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
     begin = datetime.datetime.fromisoformat((folder / "begin.txt").read_text())
-    study = load(name, folder)
-    done = sorted((t for t in study.trials if t.datetime_complete), key=lambda t: t.datetime_complete)
-    curve, best = [], 0.0
-    for trial in done:  # the curve counts only the budget
-        seconds = (trial.datetime_complete - begin).total_seconds()
-        if seconds > opts.budget:
-            break
-        if trial.value is not None and trial.value > best:
-            best = trial.value
-        curve.append((seconds, best))
-    baseline = next((t.value for t in study.trials if t.user_attrs.get("baseline")), None)
+    curve = curve_of(load(name, folder).trials, begin, opts.budget)
     report = folder / "report" / "benchmark.json"
     test = json.loads(report.read_text())[0]["test_accuracy"] if report.exists() else None
-    rss = [t.user_attrs["worker_rss_mb"] for t in done if "worker_rss_mb" in t.user_attrs]
-    return {"engine": engine, "seed": seed, "curve": curve, "best": best, "baseline": baseline, "test": test,
-            "trials": len(curve), "rss_first_last": (rss[min(2, len(rss) - 1)], rss[-1]) if rss else None}
+    return {"engine": engine, "seed": seed, "curve": curve, "best": curve[-1][1] if curve else 0.0, "test": test,
+            "trials": len(curve)}
 
 
-def first_beat(curve, baseline) -> float | None:
-    return next((seconds for seconds, best in curve if best > baseline), None)
+def first_beat(curve, target: float) -> float | None:
+    """Seconds until the best so far first exceeded `target`; None if it never did."""
+    return next((seconds for seconds, best in curve if best > target), None)
+
+
+def median_time_to_beat(runs: list[dict], target: float, budget: float) -> tuple[float, int]:
+    """(median seconds to beat `target`, how many runs never did); a run that never did counts as the
+    whole budget, a lower bound on its time."""
+    beats = [first_beat(r["curve"], target) for r in runs]
+    return statistics.median(beat if beat is not None else float(budget) for beat in beats), sum(b is None for b in beats)
+
+
+def compare(runs: list[dict], ours: str, target: float, budget: float) -> dict:
+    """Our engine against both KerasTuner runs, seed by seed: median times to beat the target and
+    their ratios, and the seeds where our best (validation, then retrained test) is above every rival."""
+    mine = {r["seed"]: r for r in runs if r["engine"] == ours}
+    rivals = {seed: [r for r in runs if r["engine"] in RIVALS and r["seed"] == seed] for seed in mine}
+    seeds = [seed for seed in mine if len(rivals[seed]) == len(RIVALS)]  # a seed without both rivals proves nothing
+    times = {engine: median_time_to_beat([r for r in runs if r["engine"] == engine and r["seed"] in seeds], target, budget)
+             for engine in (ours, *RIVALS)} if seeds else {}
+    tested = [seed for seed in seeds if mine[seed]["test"] is not None and all(r["test"] is not None for r in rivals[seed])]
+    return {
+        "engine": ours,
+        "seeds": seeds,
+        "median_time_to_beat": {engine: time for engine, (time, _) in times.items()},
+        "never_beat": {engine: never for engine, (_, never) in times.items()},
+        "ratio": {rival: times[ours][0] / times[rival][0] for rival in RIVALS} if seeds else {},
+        "best_above_both": sum(mine[seed]["best"] > max(r["best"] for r in rivals[seed]) for seed in seeds),
+        "test_at_least_better_rival": sum(mine[seed]["test"] >= max(r["test"] for r in rivals[seed]) for seed in tested),
+        "tested_seeds": len(tested),
+    }
+
+
+def summary(results: list[dict], target: float, budget: float) -> str:
+    lines = []
+    for name, ours in CLASSES.items():
+        if not any(r["engine"] == ours for r in results):
+            continue
+        found = compare(results, ours, target, budget)
+        if not found["seeds"]:
+            lines.append(f"{name} ({ours}): no seed has both KerasTuner runs to compare with")
+            continue
+        times = ", ".join(f"{engine} {found['median_time_to_beat'][engine]:.0f} s"
+                          + (f" ({found['never_beat'][engine]} never)" if found["never_beat"][engine] else "")
+                          for engine in (ours, *RIVALS))
+        ratios = ", ".join(f"{found['ratio'][rival]:.2f}x {rival}'s" for rival in RIVALS)
+        lines.append(f"{name} ({ours}): median time to beat the original CNN: {times}; ours is {ratios}")
+        lines.append(f"{name} ({ours}): final best above both KerasTuner runs in {found['best_above_both']} of "
+                     f"{len(found['seeds'])} seeds; retrained test >= the better KerasTuner run's in "
+                     f"{found['test_at_least_better_rival']} of {found['tested_seeds']}")
+    return "\n".join(lines)
+
+
+def plot(results: list[dict], engines: list[str], target: float, opts, out: Path) -> Path:
+    from tuning.plotting import pyplot, save
+
+    figure, axis = pyplot().subplots(figsize=(9, 5))
+    styles = ["-", "--", ":", "-."]
+    for index, engine in enumerate(engines):
+        for r in (r for r in results if r["engine"] == engine):
+            xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
+            axis.step(xs, ys, where="post", color=f"C{index}", linestyle=styles[r["seed"] % len(styles)],
+                      label=f"{engine} seed {r['seed']}")
+    axis.axhline(target, color="gray", linestyle=":", label=f"original CNN (val {target:.4f}, outside the clock)")
+    axis.set_xlabel("wall time from process start, s")
+    axis.set_ylabel("best validation accuracy so far")
+    axis.set_ylim(bottom=max(0.0, target - 0.1))
+    axis.set_title(f"{opts.split}: best so far per engine, {opts.budget} s each")
+    axis.legend(fontsize=7, ncol=2)
+    axis.grid(alpha=0.3)
+    save(figure, out / "best_so_far.png")
+    return out / "best_so_far.png"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="balanced")
-    parser.add_argument("--budget", type=int, default=1200, help="seconds per engine and seed")
-    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--budget", type=int, default=600, help="seconds per engine and seed")
+    parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--max-epochs", type=int, default=8)
     parser.add_argument("--out", default="reports/tuner_comparison")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
-    parser.add_argument("--engines", default="optuna-tpe-hyperband,kerastuner-hyperband,kerastuner-bayesian",
-                        help=f"comma list of {', '.join(ENGINES)}")
+    parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma list of {', '.join(ENGINES)}")
     parser.add_argument("--no-retrain", dest="retrain", action="store_false",
                         help="skip retraining each run's best on test (saves a fit per run)")
     opts = parser.parse_args()
     engines = opts.engines.split(",")
     out = Path(opts.out).resolve()
     seeds = [int(seed) for seed in opts.seeds.split(",")]
+    references = {seed: reference(seed, opts, out) for seed in seeds}
+    target = statistics.mean(references.values())
     results = [run(engine, seed, opts, out) for index, seed in enumerate(seeds)  # engine order reversed every other seed
                for engine in (engines if index % 2 == 0 else engines[::-1])]
-    baselines = [r["baseline"] for r in results if r["baseline"] is not None]
-    baseline = statistics.mean(baselines)
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
-
-    from tuning.plotting import pyplot, save
-
-    figure, axis = pyplot().subplots(figsize=(9, 5))
-    for index, engine in enumerate(engines):
-        for r in (r for r in results if r["engine"] == engine):
-            xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
-            axis.step(xs, ys, where="post", color=f"C{index}", linestyle="-" if r["seed"] == 0 else "--",
-                      label=f"{engine} seed {r['seed']}")
-    axis.axhline(baseline, color="gray", linestyle=":", label=f"original CNN (val {baseline:.4f})")
-    axis.set_xlabel("wall time, s")
-    axis.set_ylabel("best validation accuracy so far")
-    axis.set_title(f"{opts.split}: best-so-far per engine, {opts.budget} s budget each")
-    axis.legend(fontsize=7)
-    axis.grid(alpha=0.3)
-    save(figure, out / "best_so_far.png")
-
-    print(f"{opts.split}, budget {opts.budget} s per run, original CNN val accuracy {baseline:.4f} (baseline trials)")
-    print("| engine | seed | trials | best val acc | first beats the original CNN after | test acc of best (retrained) | RSS trial 3 -> last MB |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    (out / "results.json").write_text(json.dumps({"split": opts.split, "budget": opts.budget, "reference": target,
+                                                  "references": references, "runs": results}, indent=2))
+    picture = plot(results, engines, target, opts, out)
+    print(f"{opts.split}, {opts.budget} s per run, original CNN val accuracy {target:.4f} "
+          f"(mean of seeds {', '.join(f'{seed}: {value:.4f}' for seed, value in references.items())}; outside the clock)")
+    print("| engine | seed | trials | best val acc | first beats the original CNN after | test acc of best (retrained) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in results:
-        beat = first_beat(r["curve"], baseline)
+        beat = first_beat(r["curve"], target)
         test = f"{r['test']:.4f}" if r["test"] is not None else ("no trial completed" if opts.retrain else "not retrained")
-        rss = f"{r['rss_first_last'][0]:.0f} -> {r['rss_first_last'][1]:.0f}" if r["rss_first_last"] else "-"
         print(f"| {r['engine']} | {r['seed']} | {r['trials']} | {r['best']:.4f} | "
-              f"{f'{beat:.0f} s' if beat is not None else 'never'} | {test} | {rss} |")
-    print(summary(results, baseline, engines, opts.budget))
-    print(f"plot: {out / 'best_so_far.png'}")
-
-
-def summary(results: list[dict], baseline: float, engines: list[str], budget: int) -> str:
-    """Median time to beat the original CNN per engine, and how often Optuna ends above every KerasTuner run."""
-    lines = []
-    for engine in engines:
-        beats = [first_beat(r["curve"], baseline) for r in results if r["engine"] == engine]
-        never = sum(beat is None for beat in beats)
-        # a run that never beat it counts as the whole budget (a lower bound on its time)
-        times = [beat if beat is not None else float(budget) for beat in beats]
-        lines.append(f"{engine}: median time to beat the original CNN {statistics.median(times):.0f} s"
-                     + (f" ({never} run(s) never did)" if never else ""))
-    optuna_runs = {r["seed"]: r["best"] for r in results if r["engine"].startswith("optuna-tpe")}
-    rivals = {seed: [r["best"] for r in results if r["engine"].startswith("kerastuner") and r["seed"] == seed]
-              for seed in optuna_runs}
-    compared = [seed for seed in optuna_runs if rivals[seed]]  # a seed without a KerasTuner run proves nothing
-    above = sum(optuna_runs[seed] > max(rivals[seed]) for seed in compared)
-    lines.append(f"Optuna TPE's final best above every KerasTuner run in {above} of {len(compared)} seeds"
-                 + (f" ({len(optuna_runs) - len(compared)} seed(s) had no KerasTuner run)" if len(compared) < len(optuna_runs) else ""))
-    return "\n".join(lines)
+              f"{f'{beat:.0f} s' if beat is not None else 'never'} | {test} |")
+    print(summary(results, target, opts.budget))
+    print(f"plot: {picture}")
 
 
 if __name__ == "__main__":

@@ -165,14 +165,47 @@ def test_a_vgg16_without_weights_is_skipped_and_the_rest_is_benchmarked(exported
     assert_one_line_error(only_vgg, "nothing to benchmark")
 
 
-def test_the_tuner_comparison_counts_a_win_only_against_a_kerastuner_run():
+def tuner_comparison():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("tuner_comparison", REPO / "benchmarks" / "tuner_comparison.py")
     comparison = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(comparison)
-    run = lambda engine, seed, best: {"engine": engine, "seed": seed, "best": best, "curve": [(100.0, best)]}  # noqa: E731
-    alone = [run("optuna-tpe-hyperband", seed, 0.85) for seed in (0, 1)]
-    assert "in 0 of 0 seeds (2 seed(s) had no KerasTuner run)" in comparison.summary(alone, 0.8, ["optuna-tpe-hyperband"], 600)
-    rivals = alone + [run("kerastuner-hyperband", 0, 0.84), run("kerastuner-bayesian", 0, 0.86), run("kerastuner-hyperband", 1, 0.80)]
-    assert "in 1 of 2 seeds" in comparison.summary(rivals, 0.8, ["optuna-tpe-hyperband"], 600)
+    return comparison
+
+
+def test_the_tuner_race_curve_counts_only_finished_trials_within_the_budget():
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    begin = datetime(2026, 12, 4, 12, 0, 0)
+    trial = lambda seconds, value: SimpleNamespace(  # noqa: E731
+        datetime_complete=begin + timedelta(seconds=seconds) if seconds is not None else None, value=value)
+    trials = [trial(300, 0.84), trial(90, 0.80), trial(None, None), trial(200, None), trial(650, 0.90), trial(400, 0.82)]
+    assert tuner_comparison().curve_of(trials, begin, budget=600) == [(90, 0.80), (200, 0.80), (300, 0.84), (400, 0.84)]
+
+
+def test_the_tuner_race_bookkeeping_times_never_and_wins():
+    comparison = tuner_comparison()
+    run = lambda engine, seed, curve, test: {"engine": engine, "seed": seed, "curve": curve,  # noqa: E731
+                                            "best": curve[-1][1] if curve else 0.0, "test": test}
+    runs = [
+        run("optuna", 0, [(80, 0.79), (100, 0.85), (500, 0.86)], 0.85),
+        run("kerastuner-hyperband", 0, [(250, 0.84)], 0.83),
+        run("kerastuner-bayesian", 0, [(150, 0.79), (400, 0.85)], 0.86),
+        run("optuna", 1, [(120, 0.81)], 0.80),
+        run("kerastuner-hyperband", 1, [(300, 0.79)], 0.79),  # never beats 0.80: counts as the whole budget
+        run("kerastuner-bayesian", 1, [(200, 0.83)], 0.82),
+        run("optuna", 2, [(90, 0.86)], 0.85),  # no KerasTuner run for seed 2: not compared
+    ]
+    assert comparison.first_beat(runs[0]["curve"], 0.80) == 100 and comparison.first_beat(runs[4]["curve"], 0.80) is None
+    found = comparison.compare(runs, "optuna", target=0.80, budget=600)
+    assert found["seeds"] == [0, 1]
+    assert found["median_time_to_beat"] == {"optuna": 110, "kerastuner-hyperband": 425, "kerastuner-bayesian": 300}
+    assert found["never_beat"] == {"optuna": 0, "kerastuner-hyperband": 1, "kerastuner-bayesian": 0}
+    assert found["ratio"]["kerastuner-bayesian"] == pytest.approx(110 / 300)
+    assert found["best_above_both"] == 1  # seed 0 (0.86 > 0.85); seed 1 (0.81 < 0.83) is a loss
+    assert (found["test_at_least_better_rival"], found["tested_seeds"]) == (0, 2)
+    text = comparison.summary(runs, 0.80, 600)
+    assert "final best above both KerasTuner runs in 1 of 2 seeds" in text and "(1 never)" in text
+    assert "cold" not in text  # no optuna-cold run: no cold row

@@ -94,6 +94,10 @@ def start_options(p) -> None:
     p.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
                    help="vgg16: let the search also train the last 0..K of VGG16's 5 conv blocks "
                         "(default 0: tune the head on the frozen base, at MLP speed)")
+    p.add_argument("--no-reference", dest="reference", action="store_false",
+                   help="leave out trial 0, the original study's model (the dashboard's reference; default: trained first)")
+    p.add_argument("--no-starting-points", dest="starting_points", action="store_false",
+                   help="leave out the known-good configs queued after it: the sampler draws every trial")
     p.add_argument("--warm-start", metavar="STUDY|FILE",
                    help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn) "
                         "or of a `tune export` file (e.g. studies/best/balanced-cnn.json)")

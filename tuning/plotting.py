@@ -23,14 +23,14 @@ def image_path(text: str, option: str) -> Path:
     from matplotlib.backend_bases import FigureCanvasBase
 
     path = Path(text)
+    if path.is_dir():
+        raise UserError(f"{option} {text} is a folder; give a file path such as {path / 'grid.png'}")
     if not path.suffix:
         path = path.with_name(path.name + ".png")
     formats = FigureCanvasBase.get_supported_filetypes()
     if path.suffix[1:].lower() not in formats:
         raise UserError(f"{option} {text}: an image cannot be a {path.suffix} file; give a .png path "
                         f"(or {', '.join(sorted(set(formats) - {'png'}))})")
-    if path.is_dir():
-        raise UserError(f"{option} {text} is a folder; give a file path such as {path / 'grid.png'}")
     return path
 
 

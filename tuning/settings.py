@@ -58,6 +58,8 @@ class StudySettings:
     fine_tune_blocks: int = 0  # vgg16: the search may also train the last 0..K conv blocks
     reports_per_epoch: int = 1  # the pruner's resource is a report: epochs x this (reports_per_epoch())
     max_macs: int | None = None  # cnn: bound on a drawn conv stack's multiply-adds (max_macs()); None: the space's cap
+    reference: bool = True  # trial 0 is the original study's model (--no-reference: left out)
+    starting_points: bool = True  # the known-good configs follow it (--no-starting-points: the sampler alone)
 
     def space_kwargs(self) -> dict:
         """Extra arguments of the study's search space."""

@@ -67,6 +67,8 @@ def settings_from_args(args) -> StudySettings:
         vgg_weights=None if args.weights == "none" else args.weights or "imagenet",
         feature_cache=args.feature_cache != "off",
         fine_tune_blocks=args.fine_tune_blocks or 0,
+        reference=args.reference,
+        starting_points=args.starting_points,
     )
 
 
@@ -84,6 +86,9 @@ def check_start(args):
     kerastuner = args.engine == "kerastuner"
     if kerastuner and args.workers > 1:
         raise UserError("--workers runs Optuna workers; KerasTuner runs in one process here (drop --workers)")
+    if kerastuner and not (args.reference and args.starting_points):
+        raise UserError("--no-reference and --no-starting-points do nothing with --engine kerastuner, which queues "
+                        "neither; drop them")
     if args.warm_start and kerastuner:
         raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
     suffix = "-kerastuner" if kerastuner else ""

@@ -52,7 +52,7 @@ def cmd_start(args, checked) -> int:
               + (f", KerasTuner {args.tuner}" if kerastuner else ""))
         print(describe())
         ignored = [f"{key} {getattr(stored, key)} (asked {getattr(settings, key)})"
-                   for key in ("max_epochs", "seed", "sampler", "pruner", "train_fraction")
+                   for key in ("max_epochs", "seed", "sampler", "pruner", "train_fraction", "reference", "starting_points")
                    if getattr(stored, key) != getattr(settings, key) and (key != "max_epochs" or args.max_epochs)]
         if ignored:
             print("resuming with the study's own settings: " + ", ".join(ignored) + "; use --study NAME for a new study")

@@ -98,12 +98,14 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
         original = baseline_config(settings.model, settings.split, num_classes, **weights)
         original["epochs"] = min(original["epochs"], settings.max_epochs)
         # skip_if_exists: a worker that finds the creator dead initializes again
-        study.enqueue_trial(baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
-                            user_attrs={"baseline": True, "fixed_config": normalize(original)}, skip_if_exists=True)
+        if settings.reference:
+            study.enqueue_trial(baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
+                                user_attrs={"baseline": True, "fixed_config": normalize(original)}, skip_if_exists=True)
         source, warm_params = warm_start or (None, [])
         if source:
             study.set_user_attr("warm_start", source)
-        for origin, points in (("warm start", warm_params), ("known good", known_good(settings.model, settings.max_epochs, settings.max_macs))):
+        known = known_good(settings.model, settings.max_epochs, settings.max_macs) if settings.starting_points else []
+        for origin, points in (("warm start", warm_params), ("known good", known)):
             for params in points:
                 study.enqueue_trial(params, user_attrs={"starting_point": origin}, skip_if_exists=True)
     study.set_user_attr(INITIALIZED, True)

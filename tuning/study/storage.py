@@ -168,14 +168,16 @@ def check_optuna_database(url: str) -> None:
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = None
     try:
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
         tables = set(inspect(engine).get_table_names())
-    except (SQLAlchemyError, ValueError) as exc:
+    except (SQLAlchemyError, ValueError) as exc:  # ValueError: an unparsable URL
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise UserError(f"cannot reach storage {mask(url)}: {reason}") from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     if not {"studies", "trials", "version_info"} <= tables:
         raise UserError(f"no study storage in {mask(url)} (the database holds no Optuna tables); "
                         "run `tune start` first or pass another --storage")
