@@ -100,21 +100,19 @@ def curve_of(trials, begin: datetime.datetime, budget: float) -> list[tuple[floa
 def run(engine: str, seed: int, opts, out: Path) -> dict:
     folder = out / f"{engine}-seed{seed}"
     name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if engine.startswith("kerastuner") else "")
-    finished = (folder / "begin.txt").exists() and ((folder / "report" / "benchmark.json").exists() or (folder / "none").exists()
-                                                    or (not opts.retrain and (folder / "studies").exists()))
-    if not finished:  # a run is kept once retrained: a rerun fills in the missing ones
+    if not (folder / "searched").exists():  # a finished search is kept: a rerun fills in the missing ones
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         # Optuna's naive local times; KerasTuner's mirrored trials carry no start time, so the clock is ours
         (folder / "begin.txt").write_text(datetime.datetime.now().isoformat())
         tune(["start", *common_args(opts, seed), "--trials", "10000", "--timeout", str(opts.budget), *ENGINES[engine]],
              folder, stop_after=opts.budget)
-        if not any(t.value is not None for t in load(name, folder).trials):
-            (folder / "none").write_text("no trial completed within the budget\n")
-        elif opts.retrain:
-            tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
-            tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned",
-                  "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
+        (folder / "searched").write_text("")
+    retrained = (folder / "report" / "benchmark.json").exists()
+    if opts.retrain and not retrained and any(t.value is not None for t in load(name, folder).trials):
+        tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
+        tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned",
+              "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
     begin = datetime.datetime.fromisoformat((folder / "begin.txt").read_text())
     curve = curve_of(load(name, folder).trials, begin, opts.budget)
     report = folder / "report" / "benchmark.json"
@@ -207,7 +205,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma list of {', '.join(ENGINES)}")
     parser.add_argument("--no-retrain", dest="retrain", action="store_false",
-                        help="skip retraining each run's best on test (saves a fit per run)")
+                        help="skip retraining each run's best on test (saves a fit per run; a later run adds them)")
     opts = parser.parse_args()
     engines = opts.engines.split(",")
     out = Path(opts.out).resolve()
