@@ -4,7 +4,7 @@
 
 Each measurement runs in a fresh process with its own empty (cold) or filled (warm) cache.
 Memory is the growth of peak RSS over the process's RSS before loading, with every array byte
-touched, against the raw uint8 bytes of the split's four arrays. Goals (issue 2): warm load
+touched, against the raw uint8 bytes of the split's four arrays. Goals: warm load
 <= 0.5 s, warm memory <= 1.1x raw bytes.
 """
 

@@ -5,7 +5,7 @@ images are not to be had here): a `tune start` of one trial, its RSS high-water 
 
 The split's files are written at the official sizes (byclass: 697,932 training and 116,323 test
 images; per class rounded up, so a few more), once, into --folder; the .npy cache goes there too.
-Goal (issue 17): peak RSS <= 2.5 GB during a byclass trial.
+Goal: peak RSS <= 2.5 GB during a byclass trial.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     python benchmarks/study_memory.py [--study emnist-balanced-cnn] [--storage sqlite:///studies/optuna.db]
 
 Memory is each trial's worker RSS, recorded after the trial released its model
-(`worker_rss_mb`). Goals (issue 4): at least a third of trials pruned, the best clearly above the
+(`worker_rss_mb`). Goals: at least a third of trials pruned, the best clearly above the
 baseline, memory at trial 30 within 1.2x of trial 3.
 """
 

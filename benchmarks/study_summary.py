@@ -1,4 +1,4 @@
-"""What a finished study found, in the figures issue 14 asks for.
+"""What a finished study found, in the figures a search is judged by.
 
     python benchmarks/study_summary.py --storage sqlite:///random.db [--study emnist-mnist-cnn]
 
@@ -7,7 +7,7 @@ epoch, pruned ones included: what a random draw from the space trains to), how m
 below 0.5, the best value and trial, the original model's value and seconds (the run's own clock:
 this VM's speed changes from day to day), the wall time from the first trial's start to the last
 one's end and trials per hour over it, and how many sampled draws of the study's second half were
-pruned at their first report (what the laggard rule costs exploration, issue 17). With `--bar X`,
+pruned at their first report (what the laggard rule costs exploration). With `--bar X`,
 the minutes until a trial first reached validation accuracy X.
 
     python benchmarks/study_summary.py --storage sqlite:///studies/optuna.db --bar 0.858

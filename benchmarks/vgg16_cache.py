@@ -8,7 +8,7 @@ Both studies run the same seeded trials (the same sampler seed gives the same pa
 more) dwarfs this machine's 2x speed drift, which is why one pass is enough here. Without
 internet there are no ImageNet weights: the script then saves a seeded random VGG16 base as a
 weights file and both studies use it (the cache needs fixed weights), and says so.
-Goal (issue 10): the cached study takes at most a fifth of the uncached one's time, same accuracy.
+Goal: the cached study takes at most a fifth of the uncached one's time, same accuracy.
 The default study tunes the head on the frozen base, as `tune start --model vgg16` does; with
 --fine-tune-blocks K its trials may also train the last 0..K conv blocks, whose forward and
 backward passes every epoch no cache can save.

@@ -1,4 +1,4 @@
-"""Devices and Keras backends (issue 18): GPU pinning and precision as a CPU machine can check
+"""Devices and Keras backends: GPU pinning and precision as a CPU machine can check
 them, and the same study, export and benchmark under JAX and PyTorch where they are installed (`.[jax]`, `.[torch]`)."""
 
 import csv

@@ -1,4 +1,4 @@
-"""Issue 15's classes beyond `tune start`'s table (tests/test_crash.py): credentials in every form,
+"""Bad input beyond `tune start`'s table (tests/test_crash.py): credentials in every form,
 read commands that must not write, the schema race on a fresh SQLite file, dashboard addresses."""
 
 import hashlib

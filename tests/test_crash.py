@@ -203,7 +203,7 @@ BAD_INPUT = [
     (["--split", "mnist", "--trials", "9"], corrupt_mislabelled, "label 11 is outside mnist's range 0..9"),
     (["--split", "mnist", "--data-dir", "{folder}/studies/optuna.db"], None, "is a file, not a folder"),
     (["--split", "balanced", "--model", "mlp", "--study", "emnist-mnist-mlp"], None, "tunes mlp on mnist, not mlp on balanced"),
-    # issue 15: validated before anything is written
+    # validated before anything is written
     (["--split", "mnist", "--seed", "-5"], None, "-5 is not a seed"),
     (["--split", "mnist", "--seed", str(2**40)], None, "is not a seed"),
     (["--split", "mnist", "--trials", "9"], garbage_mapping, "not an EMNIST mapping file"),

@@ -210,7 +210,7 @@ def test_sampled_trials_compete_with_the_exempt_ones_at_hyperbands_rungs():
 
 def test_a_laggard_stops_at_the_first_rung_whatever_its_bracket_holds():
     """Hyperband's patient brackets first judge a trial near its end; the bottom quarter of the
-    finished trials at a report stops any sampled trial from the first rung on (issue 17), while the
+    finished trials at a report stops any sampled trial from the first rung on, while the
     same curves under Hyperband alone let some laggards run most of their steps."""
     from tuning.study.samplers import StopHopeless, make_pruner
 
@@ -234,8 +234,7 @@ def test_a_laggard_stops_at_the_first_rung_whatever_its_bracket_holds():
 
 def test_a_late_draw_is_ranked_among_every_trial_that_reached_its_report_not_the_survivors():
     """Under Hyperband the complete trials are the survivors; ranked among them alone (Optuna's
-    PercentilePruner) a middling draw is pruned at its first report (issue 17: 7 of the last 8 draws
-    of the byclass-dev campaign). Ranked among all trials that reached the report, it trains on,
+    PercentilePruner) a middling draw is pruned at its first report. Ranked among all trials that reached the report, it trains on,
     and a draw in the study's bottom quarter still stops there."""
     from optuna.trial import create_trial
 
@@ -264,7 +263,7 @@ def test_a_late_draw_is_ranked_among_every_trial_that_reached_its_report_not_the
 
 def test_a_trial_that_leads_the_finished_ones_is_not_stopped_for_its_rank():
     """Hyperband keeps only the best of a small bracket at its last rung: on letters-dev it stopped a
-    trial at 0.9494 near its end while the study's best was 0.9480 (issue 17). Whatever the rank rule
+    trial at 0.9494 near its end while the study's best was 0.9480. Whatever the rank rule
     (here Optuna's ThresholdPruner, which ranks every value below 1.0 low), a trial at or above the
     best finished value trains on; one below it, or in a study with nothing finished yet, still stops."""
     from tuning.study.samplers import StopHopeless

@@ -31,7 +31,7 @@ def test_every_sampled_point_is_a_valid_config_and_replays(family):
 
 
 def test_a_random_draw_has_no_dead_corner():
-    """What made issue 14's random trials sit at chance never comes out of the CNN space."""
+    """What made random trials sit at chance never comes out of the CNN space."""
     _, configs = draws("cnn", optuna.samplers.RandomSampler(seed=2), 300)
     for _, config in configs:
         assert config["optimizer"] in ("adam", "adamw") and 3e-4 <= config["learning_rate"] <= 4e-3

@@ -13,12 +13,12 @@ IMAGES_PER_REPORT = 25_000
 #: Without --max-epochs a trial trains at most about this many images (10 epochs of 25k): byclass-dev
 #: (83k training images) gets 3 epochs, letters-dev and digits-dev 6, the full byclass release 2,
 #: balanced-dev and mnist-dev the original study's 10. On 2 CPU cores that keeps a 100-trial
-#: byclass-dev study near 2 hours (the best byclass-dev trial of session 8 trained 3 epochs).
+#: byclass-dev study near 2 hours, and byclass-dev's good CNNs reach their best within 3 epochs.
 IMAGES_PER_TRIAL = 250_000
 #: A CNN trial's conv stack costs at most this many multiply-adds over the images it may train on:
 #: the original big CNN (40M a forward pass) over 100k images. On a small split the space's own cap
 #: (1.25x that CNN) binds; on byclass-dev (3 x 83k images) a conv stack gets at most 16M, so no drawn
-#: trial takes the better part of an hour there (issue 17: trials of 34M at 600 img/s, 7 min each).
+#: trial takes the better part of an hour there (a 34M stack trains about 600 img/s: 7 min an epoch).
 TRIAL_MACS = 4_000_000_000_000
 
 

@@ -13,7 +13,7 @@ def startup_trials(target: int) -> int:
     """Trials TPE draws before it models the study: Optuna's 10 would be a 12-trial study's whole
     budget; a quarter of the budget, 4..6 (the enqueued starting points count among them, so TPE
     models the study after 1-3 random draws). Capped, not scaled up: a study bounded by
-    `--timeout` holds a huge `--trials`, and 10 random draws were all a 600 s study ran (issue 14)."""
+    `--timeout` holds a huge `--trials`, and 10 random draws would be all a 600 s study runs."""
     return max(4, min(6, target // 4))
 
 
@@ -43,11 +43,10 @@ class StopHopeless(optuna.pruners.BasePruner):
     report or later, or (with `laggards`, see Laggards) one in the bottom quarter of the trials
     that reached the same report, whatever its Hyperband bracket holds; otherwise asks `inner`. Hyperband's most
     patient bracket first judges its trials near their end, so without the laggard check a poor,
-    slow trial there ran 3 of its 4 epochs on byclass-dev (issue 17). The original study's trial is
+    slow trial there runs 3 of its 4 epochs on byclass-dev. The original study's trial is
     the reference and is never pruned for being weak. The starting points (known-good and
     warm-start configs) answer only to the floor: they are queued because they train, and an early
-    rung judged them on their warm-up epochs (issue 14: the second known-good config was pruned at
-    epoch 1 in every seed). A trial whose report leads the finished trials is not stopped for its
+    rung would judge them on their warm-up epochs (a known-good config is still warming up at epoch 1). A trial whose report leads the finished trials is not stopped for its
     rank (`leads`). Not a HyperbandPruner itself, so samplers learn from every trial, not
     only from those of the trial's own bracket."""
 
@@ -74,7 +73,7 @@ def leads(study, value: float) -> bool:
     """Whether `value` is at least the best finished trial's: a trial there is what the search looks
     for, not a weak one, whatever a rung ranks it behind. Hyperband keeps only the best of a small
     bracket at its last rung, which on letters-dev came at 4.5 of a trial's 5 epochs and stopped one
-    at 0.9494 while the study's best was 0.9480 (issue 17)."""
+    at 0.9494 while the study's best was 0.9480."""
     try:
         return value >= study.best_value  # one trial from the storage, not every trial
     except ValueError:  # nothing finished yet
@@ -86,8 +85,7 @@ class Laggards(optuna.pruners.BasePruner):
     study's finished trials, pruned ones included, reported at the same step, once `min_peers` of
     them reached it, from step `warmup` on. Optuna's PercentilePruner ranks a trial among the
     complete trials only: under Hyperband those are the survivors of its rungs, so their bottom
-    quarter is the top of the study, and it pruned late draws at their first report (7 of the last
-    8 of the byclass-dev campaign study, issue 17). Here a trial is ranked among every trial that
+    quarter is the top of the study, and late draws would be pruned at their first report. Here a trial is ranked among every trial that
     got as far as it has: at the first report all of them; at a later one, those that survived to it."""
 
     def __init__(self, percentile: float = 25.0, min_peers: int = 5, warmup: int = 1):
@@ -121,7 +119,7 @@ def first_rung(max_epochs: int, reports_per_epoch: int = 1) -> int:
     up and then decays its learning rate over its own epochs, so one epoch of a small split (balanced-dev:
     105 steps at batch 128) says little of where an 8-epoch trial ends: there, a quarter of the epochs.
     On a split that reports within an epoch, one report already holds that many steps (byclass-dev:
-    27k images, 216 steps), and a later rung would cost a slow trial half an hour (issue 17)."""
+    27k images, 216 steps), and a later rung would cost a slow trial half an hour."""
     return max(1, max_epochs // 4) if reports_per_epoch == 1 else 1
 
 

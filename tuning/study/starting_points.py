@@ -51,7 +51,7 @@ def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> lis
     """The family's known-good params, trained for the study's epoch budget, at most the original
     study's 10 epochs (the top of the space's lowest epoch range, so always a point of the space),
     and within the study's cost bound: on byclass-dev the second CNN (18M multiply-adds, 16M allowed)
-    took 10 minutes of a 2-hour study for no better a result than the first (issue 17)."""
+    takes 10 minutes of a 2-hour study for no better a result than the first."""
     points = [{**params, "epochs": min(max_epochs, BASELINE_EPOCHS)} for params in KNOWN_GOOD[family]]
     return [params for params in points if within_bound(family, params, max_epochs, max_macs)]
 

@@ -14,7 +14,7 @@ from models import baseline_config, normalize
 from models import BASELINE_EPOCHS
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
-#: with few steps per epoch it barely moves (issue 14: 4 of 12 demo trials ended near chance).
+#: with few steps per epoch it barely moves (its draws end near chance).
 OPTIMIZERS = ["adam", "adamw"]
 #: Peak learning rates where Adam and AdamW train these models, warmed up then decayed
 #: (`models` lr_schedule); the original study's 1e-3 lies inside.
@@ -144,7 +144,7 @@ def cnn_space(s: Sampler, num_classes: int, max_epochs: int, max_macs: int = CNN
             "batch_norm": batch_norm,
             "block_dropout": s.float("block_dropout", 0.0, 0.3),
             # global pooling only on a map already pooled to 4x4 or less: on 7x7 or 14x14 it throws
-            # away where the strokes are (issue 14's 7,082-parameter trial)
+            # away where the strokes are
             "head": s.categorical("head", ["flatten", "gap"]) if blocks >= 3 else "flatten",
             "dense_units": dense_head(s),
             "dense_dropout": s.float("dense_dropout", 0.0, 0.5),
