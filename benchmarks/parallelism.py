@@ -52,7 +52,9 @@ def run_study(args, workers: int, threads: int, folder: str, queued: list[dict])
               "--max-epochs", str(EPOCHS), "--train-fraction", "0.5", "--storage", storage, "--data-dir", args.data_dir]
     env = {**os.environ, "TUNE_ARTIFACTS": f"{folder}/artifacts", "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     subprocess.run([*TUNE, "start", *common, "--trials", "1"], cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
-    study = optuna.load_study(study_name=f"emnist-{args.split}-{args.model}", storage=storage)
+    from tuning.settings import study_name
+
+    study = optuna.load_study(study_name=study_name(args.split, args.model), storage=storage)
     for params in queued:
         study.enqueue_trial(params)
     start = time.perf_counter()

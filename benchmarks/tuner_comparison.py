@@ -38,6 +38,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tuning.settings import study_name  # noqa: E402
+
 ENGINES = {
     "optuna": ["--no-reference"],
     "optuna-cold": ["--no-reference", "--no-starting-points"],
@@ -81,7 +83,7 @@ def reference(seed: int, opts, out: Path) -> float:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         tune(["start", *common_args(opts, seed), "--trials", "1", "--no-starting-points"], folder)
-    return next(t.value for t in load(f"emnist-{opts.split}-cnn", folder).trials if t.user_attrs.get("baseline"))
+    return next(t.value for t in load(study_name(opts.split, "cnn"), folder).trials if t.user_attrs.get("baseline"))
 
 
 def curve_of(trials, begin: datetime.datetime, budget: float) -> list[tuple[float, float]]:
@@ -99,7 +101,7 @@ def curve_of(trials, begin: datetime.datetime, budget: float) -> list[tuple[floa
 
 def run(engine: str, seed: int, opts, out: Path) -> dict:
     folder = out / f"{engine}-seed{seed}"
-    name = f"emnist-{opts.split}-cnn" + ("-kerastuner" if engine.startswith("kerastuner") else "")
+    name = study_name(opts.split, "cnn", "kerastuner" if engine.startswith("kerastuner") else "optuna")
     if not (folder / "searched").exists():  # a finished search is kept: a rerun fills in the missing ones
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)

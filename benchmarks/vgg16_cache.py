@@ -56,7 +56,9 @@ def run_study(cache: str, args, weights: str, folder: Path) -> dict:
                     "--data-dir", args.data_dir],
                    cwd=work, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - start
-    study = optuna.load_study(study_name=f"emnist-{args.split}-vgg16", storage=f"sqlite:///{work}/studies/optuna.db")
+    from tuning.settings import study_name
+
+    study = optuna.load_study(study_name=study_name(args.split, "vgg16"), storage=f"sqlite:///{work}/studies/optuna.db")
     complete = [t for t in study.trials if t.value is not None]
     return {
         "wall": wall,

@@ -11,7 +11,10 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from tuning.options import MODELS, PRUNERS, SAMPLERS
+from data_pipeline.splits import SPLITS
+from tuning.names import MODELS, TUNERS
+from tuning.study.pruners import PRUNERS
+from tuning.study.samplers import SAMPLERS
 from tuning.settings import IMAGES_PER_TRIAL
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
@@ -57,11 +60,20 @@ def fraction(text: str) -> float:
     return value
 
 
+def model_list(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in ("tuned", *MODELS)]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown model {unknown[0] if unknown else text!r}; "
+                                         f"choose from tuned, {', '.join(MODELS)}")
+    return names
+
+
 #: options that several commands take, declared once (a command's table row names the ones it takes)
 SHARED = {
     "--storage": {"help": "study storage URL (default $TUNE_STORAGE or sqlite:///studies/optuna.db)"},
     "--data-dir": {"help": "folder with the emnist-*.gz files (default $EMNIST_DATA_DIR or data/emnist)"},
-    "--split": {"help": "byclass, bymerge, balanced, letters, digits or mnist"},
+    "--split": {"help": ", ".join(SPLITS)},
     "--splits": {"default": "all", "help": "'all' or a comma list, e.g. mnist,balanced"},
     "--model": {"default": "cnn", "choices": MODELS},
     "--study": {"help": "study name (default emnist-<split>-<model>)"},
@@ -72,23 +84,27 @@ SHARED = {
     "--gpus": {"help": "GPU indices to use, e.g. 0,1: worker i gets GPU i mod their number (default: all visible)"},
     "--precision": {"default": "float32", "choices": ("float32", "mixed"),
                     "help": "mixed: float16 (GPU) or bfloat16 (CPU) compute, float32 weights and outputs"},
+    "--seed": {"type": seed_int, "default": 0, "help": "seed of the sampler and of every trial (default 0)"},
+    "--seeds": {"type": positive_int, "default": 3, "help": "benchmark seeds per model (default 3)"},
+    "--max-epochs": {"type": positive_int, "help": "most epochs a trial trains (default: 10, fewer where an epoch is "
+                     f"large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)"},
+    "--workers": {"type": positive_int, "default": 1, "help": "worker processes on this machine (default 1 with all "
+                  "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)"},
+    "--weights": {"help": "vgg16: imagenet (Keras cache, the default), random (one fixed seeded random base, where "
+                  "ImageNet's cannot be had), none (random init per model), or a VGG16 no-top weights file"},
+    "--models": {"type": model_list, "help": "comma list of tuned (the exported configs), cnn, mlp, vgg16"},
+    "--out": {"default": "reports", "help": "report folder (default reports/)"},
+    "--quiet": {"action": "store_true", "help": "print less: no per-trial lines, no progress bar"},
 }
 
 
 def start_options(p) -> None:
     p.add_argument("--engine", default="optuna", choices=("optuna", "kerastuner"))
-    p.add_argument("--tuner", choices=("hyperband", "bayesian", "random"),
+    p.add_argument("--tuner", choices=TUNERS,
                    help="KerasTuner's search strategy, with --engine kerastuner (default hyperband)")
     p.add_argument("--sampler", choices=SAMPLERS, help="Optuna's sampler (default tpe)")
     p.add_argument("--pruner", choices=PRUNERS, help="Optuna's pruner (default hyperband)")
-    p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--max-epochs", type=positive_int, help="most epochs a trial trains (default: 10, fewer where an "
-                   f"epoch is large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)")
     p.add_argument("--train-fraction", type=fraction, default=1.0, help="stratified share of train to use")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1 with all "
-                   "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)")
-    p.add_argument("--weights", help="vgg16: imagenet (Keras cache, the default), random (one fixed seeded random base, "
-                   "where ImageNet's cannot be had), none (random init per trial), or a VGG16 no-top weights file")
     p.add_argument("--feature-cache", choices=("on", "off"),
                    help="vgg16: compute the frozen base's features once and train only the rest (default on)")
     p.add_argument("--fine-tune-blocks", type=int, choices=range(6), metavar="K",
@@ -106,7 +122,6 @@ def start_options(p) -> None:
 
 
 def worker_options(p) -> None:
-    p.add_argument("--quiet", action="store_true", help="no per-trial lines")
     p.add_argument("--seed-offset", type=int, default=0, help=argparse.SUPPRESS)
 
 
@@ -123,28 +138,15 @@ def export_options(p) -> None:
 
 def benchmark_options(p) -> None:
     p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
-    p.add_argument("--models", default="tuned,cnn,mlp,vgg16", help="any of tuned, cnn, mlp, vgg16")
-    p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--epochs", type=positive_int, help="override every model's epochs")
-    p.add_argument("--out", default="reports", help="report folder (default reports/)")
-    p.add_argument("--weights", default="imagenet", help="vgg16: imagenet, random (one fixed seeded base), none "
-                   "(random init per seed), or a VGG16 no-top weights file")
 
 
 def campaign_options(p) -> None:
-    p.add_argument("--models", default="cnn,mlp,vgg16", help="model families to tune (default all three)")
-    p.add_argument("--max-epochs", type=positive_int, help="most epochs a trial trains (default: as `tune start`)")
-    p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes per study on this machine")
-    p.add_argument("--seeds", type=positive_int, default=3, help="benchmark seeds per model")
     p.add_argument("--benchmark-epochs", type=positive_int, help="override every benchmarked model's epochs (a quick look)")
-    p.add_argument("--out", default="reports", help="report folder (default reports/)")
-    p.add_argument("--weights", help="vgg16: imagenet (default), random, none, or a VGG16 no-top weights file")
 
 
 def download_options(p) -> None:
     p.add_argument("--url", help="a mirror of the official gzip.zip (default: NIST)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def info_options(p) -> None:
@@ -166,9 +168,10 @@ class Command:
 COMMANDS = (
     Command("start", "create or resume a study and run trials until it holds N", "tuning.commands.study:cmd_start",
             ("--split!", "--model", "--trials", "--timeout", "--storage", "--study", "--threads", "--data-dir", "--gpus",
-             "--precision"), start_options, (("trials", 20),), check="tuning.commands.preflight:check_start"),
+             "--precision", "--seed", "--max-epochs", "--workers", "--weights"), start_options, (("trials", 20),),
+            check="tuning.commands.preflight:check_start"),
     Command("worker", "join an existing study from any machine that reaches its storage", "tuning.commands.study:cmd_worker",
-            ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir", "--gpus", "--precision"),
+            ("--study!", "--storage", "--trials", "--timeout", "--threads", "--data-dir", "--gpus", "--precision", "--quiet"),
             worker_options, check="tuning.commands.preflight:check_worker"),
     Command("status", "every study: trial counts, best value and params", "tuning.commands.status:cmd_status",
             ("--storage", "--json"), backend=False),
@@ -177,12 +180,14 @@ COMMANDS = (
     Command("export", "best trials as JSON configs for models.build / tune benchmark", "tuning.commands.export:cmd_export",
             ("--split", "--model", "--study", "--storage"), export_options),
     Command("benchmark", "retrain best configs and baselines, timed; writes a report", "tuning.commands.benchmark:cmd_benchmark",
-            ("--splits", "--data-dir", "--gpus", "--precision"), benchmark_options),
+            ("--splits", "--data-dir", "--gpus", "--precision", "--models", "--seeds", "--out", "--weights"), benchmark_options,
+            (("models", ("tuned", *MODELS)),)),
     Command("campaign", "every split and family: tune, export, then benchmark; a rerun resumes",
-            "tuning.commands.campaign:cmd_campaign", ("--splits", "--trials", "--storage", "--data-dir"), campaign_options,
-            (("trials", 100),), backend=False),
+            "tuning.commands.campaign:cmd_campaign", ("--splits", "--trials", "--storage", "--data-dir", "--models",
+                                                      "--max-epochs", "--seed", "--workers", "--seeds", "--out", "--weights"),
+            campaign_options, (("trials", 100), ("models", MODELS)), backend=False),
     Command("data download", "fetch the official release, verified by sha256", "tuning.commands.data:cmd_download",
-            ("--splits", "--data-dir"), download_options, backend=False),
+            ("--splits", "--data-dir", "--quiet"), download_options, backend=False),
     Command("data verify", "check every file against the official sha256", "tuning.commands.data:cmd_verify",
             ("--data-dir", "--json"), backend=False),
     Command("data info", "counts, classes and a sample grid of one split", "tuning.commands.data:cmd_info",

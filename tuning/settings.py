@@ -37,6 +37,18 @@ def max_macs(train_images: int, max_epochs: int) -> int:
     return TRIAL_MACS // max(1, train_images * max_epochs)
 
 
+def study_name(split: str, model: str, engine: str = "optuna") -> str:
+    """The study a split and family get unless --study names another: emnist-<split>-<model>, and
+    -kerastuner after it for KerasTuner's."""
+    return f"emnist-{split}-{model}" + ("" if engine == "optuna" else f"-{engine}")
+
+
+def vgg_weights(option: str | None) -> str | None:
+    """`--weights` as studies and the benchmark keep it: imagenet when not given, None for `none`
+    (random init per model), else random (one fixed seeded base) or a weights file."""
+    return "imagenet" if option is None else None if option == "none" else option
+
+
 def vgg16_weights_keys(weights: str | None) -> dict:
     """`--weights` (imagenet, random, None, or a no-top weights file) as VGG16 config keys."""
     if weights in (None, "imagenet", "random"):

@@ -6,20 +6,15 @@ from pathlib import Path
 
 from data_pipeline import parse_split_list
 from tuning.errors import UserError
-from tuning.options import MODELS
 from tuning.results.benchmark import BenchmarkPlan, run_benchmark
 from tuning.results.report import write_report
+from tuning.settings import vgg_weights
 
 
 def plan_from_args(args) -> BenchmarkPlan:
-    wanted = tuple(name.strip() for name in args.models.split(",") if name.strip())
-    unknown = sorted(set(wanted) - {"tuned", *MODELS})
-    if unknown or not wanted:
-        raise UserError(f"unknown model {unknown[0] if unknown else args.models!r} in --models; "
-                        f"choose from tuned, {', '.join(MODELS)}")
-    return BenchmarkPlan(splits=tuple(parse_split_list(args.splits)), models=wanted, source=Path(args.source),
-                         seeds=args.seeds, epochs=args.epochs, out=Path(args.out),
-                         vgg_weights=None if args.weights == "none" else args.weights, data_dir=args.data_dir)
+    return BenchmarkPlan(splits=tuple(parse_split_list(args.splits)), models=args.models, source=Path(args.source),
+                         seeds=args.seeds, epochs=args.epochs, out=Path(args.out), vgg_weights=vgg_weights(args.weights),
+                         data_dir=args.data_dir)
 
 
 def cmd_benchmark(args) -> int:

@@ -15,7 +15,8 @@ import time
 
 from data_pipeline import load_split, parse_split_list, resolve_data_dir
 from tuning.errors import UserError
-from tuning.options import MODELS
+from tuning.names import MODELS
+from tuning.settings import study_name
 from tuning.study.storage import open_storage, resolve_url
 from tuning.workers.children import spawn, wait_or_stop
 from tuning.workers.loop import raise_terminated, tune_argv
@@ -39,7 +40,7 @@ def campaign_plan(splits_text: str, families: list[str]) -> list[tuple[str, str,
     names = [split.name for split in parse_split_list(splits_text)]
     if splits_text.strip() == "all":
         names.sort(key=CAMPAIGN_ORDER.index)
-    return [(split, family, f"emnist-{names[i - 1]}-{family}" if i else None)
+    return [(split, family, study_name(names[i - 1], family) if i else None)
             for i, split in enumerate(names) for family in families]
 
 
@@ -51,11 +52,10 @@ def unavailable(families: list[str], weights: str | None) -> dict[str, str]:
 
     import_backend_quietly()  # the campaign's own process loads Keras only for this check
     import models
-    from tuning.settings import vgg16_weights_keys
+    from tuning.settings import vgg16_weights_keys, vgg_weights
 
     try:
-        models.vgg16_weights_file({"family": "vgg16", "num_classes": 10,
-                                   **vgg16_weights_keys(None if weights == "none" else weights or "imagenet")})
+        models.vgg16_weights_file({"family": "vgg16", "num_classes": 10, **vgg16_weights_keys(vgg_weights(weights))})
     except models.WeightsUnavailable as exc:
         return {"vgg16": f"{exc} (or --weights random: one fixed seeded random base)"}
     return {}
@@ -70,10 +70,9 @@ def check_inputs(splits: list[str], args) -> None:
 
 
 def cmd_campaign(args) -> int:
-    families = [name.strip() for name in args.models.split(",") if name.strip()]
-    unknown = sorted(set(families) - set(MODELS))
-    if unknown or not families:
-        raise UserError(f"unknown model {unknown[0] if unknown else args.models!r} in --models; choose from {', '.join(MODELS)}")
+    families = list(args.models)
+    if "tuned" in families:
+        raise UserError(f"--models tuned is a benchmark row, not a family to tune; choose from {', '.join(MODELS)}")
     plan = campaign_plan(args.splits, families)
     splits = list(dict.fromkeys(split for split, _, _ in plan))  # the benchmark's, before any family is dropped
     check_inputs(splits, args)

@@ -11,6 +11,7 @@ from tuning.errors import UserError
 from tuning.results.export import BEST_DIR, check_export_target, export_study, write_export
 from tuning.study.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, sqlite_path
 from tuning.results.progress import printable
+from tuning.settings import study_name
 
 
 def export_targets(names: list[str], out: str | None) -> dict[str, Path]:
@@ -44,7 +45,7 @@ def cmd_export(args) -> int:
     else:
         if not args.split and args.study is None:
             raise UserError("say which study: --split S [--model M], --study NAME, or --all")
-        chosen = [check_study_name(f"emnist-{get_split(args.split).name}-{args.model}" if args.study is None else args.study)]
+        chosen = [check_study_name(study_name(get_split(args.split).name, args.model) if args.study is None else args.study)]
     missing = [name for name in chosen if name not in names]
     if missing or not chosen:
         raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")

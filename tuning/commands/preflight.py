@@ -14,7 +14,7 @@ import os
 
 from data_pipeline import get_split, load_split, resolve_data_dir
 from tuning.errors import UserError, check_writable_folder
-from tuning.settings import StudySettings, default_max_epochs, max_macs, reports_per_epoch
+from tuning.settings import StudySettings, default_max_epochs, max_macs, reports_per_epoch, study_name, vgg_weights
 from tuning.study.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, sqlite_path
 from tuning.trial.artifacts import artifact_dir
 from tuning.workers.loop import trials_per_process
@@ -64,7 +64,7 @@ def settings_from_args(args) -> StudySettings:
         train_fraction=args.train_fraction,
         sampler=f"kerastuner-{args.tuner}" if args.engine == "kerastuner" else args.sampler,
         pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
-        vgg_weights=None if args.weights == "none" else args.weights or "imagenet",
+        vgg_weights=vgg_weights(args.weights),
         feature_cache=args.feature_cache != "off",
         fine_tune_blocks=args.fine_tune_blocks or 0,
         reference=args.reference,
@@ -91,8 +91,7 @@ def check_start(args):
                         "neither; drop them")
     if args.warm_start and kerastuner:
         raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
-    suffix = "-kerastuner" if kerastuner else ""
-    name = check_study_name(f"emnist-{settings.split}-{settings.model}{suffix}" if args.study is None else args.study)
+    name = check_study_name(study_name(settings.split, settings.model, args.engine) if args.study is None else args.study)
     sqlite_path(resolve_url(args.storage))  # a URL that names no file
     data = load_split(settings.split, args.data_dir)
     data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read

@@ -8,7 +8,7 @@ import signal
 from data_pipeline import get_split, train_val_split
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
-from tuning.settings import StudySettings
+from tuning.settings import StudySettings, study_name
 from tuning.study.lifecycle import attach, create_or_resume
 from tuning.study.starting_points import is_export_path, warm_start
 from tuning.study.storage import mask, open_storage, resolve_url
@@ -87,7 +87,7 @@ def summarize(storage, name: str, storage_url: str | None) -> None:
     print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()))
     storage_flag = f" --storage {mask(storage_url)}" if storage_url else ""
     print(f"watch it:  tune dashboard{storage_flag}")
-    which = (f"--split {settings.split} --model {settings.model}" if name == f"emnist-{settings.split}-{settings.model}"
+    which = (f"--split {settings.split} --model {settings.model}" if name == study_name(settings.split, settings.model)
              else f"--study {name}")
     print(f"export it: tune export {which}{storage_flag}")
 

@@ -23,7 +23,7 @@ import models
 from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
 from tuning.errors import UserError, check_writable_folder
-from tuning.options import MODELS
+from tuning.names import MODELS
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
 from tuning.settings import vgg16_weights_keys

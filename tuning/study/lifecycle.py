@@ -17,7 +17,8 @@ from models import baseline_config, normalize
 from tuning.errors import UserError
 from tuning.provenance import versions
 from tuning.study.storage import check_study_exists
-from tuning.study.samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
+from tuning.study.pruners import PRUNERS, make_pruner
+from tuning.study.samplers import SAMPLERS, make_sampler
 from tuning.settings import StudySettings
 from tuning.study.starting_points import known_good
 from tuning.trial.spaces import baseline_params

@@ -19,13 +19,13 @@ from optuna.trial import TrialState
 
 import models
 from tuning.backend import device_record
+from tuning.names import TUNERS
 from tuning.provenance import worker_identity
 from tuning.trial.objective import rss_bytes
 from tuning.results.progress import Reporter, counts
 from tuning.trial.spaces import SPACES
 from tuning.trial.training import release_memory
 
-TUNERS = ("hyperband", "bayesian", "random")
 STATE_DIR = Path("studies/kerastuner")
 
 
@@ -137,8 +137,7 @@ def make_tuner(kind: str, space: SpaceHyperModel, study: optuna.Study, target: i
     (time.time()) or after `limit` trials in this process (then `stopped_at_limit` is set)."""
     import keras_tuner
 
-    base = {"hyperband": keras_tuner.Hyperband, "bayesian": keras_tuner.BayesianOptimization,
-            "random": keras_tuner.RandomSearch}[kind]
+    base = getattr(keras_tuner, TUNERS[kind])
 
     class MirroringTuner(base):
         ended_here = 0
