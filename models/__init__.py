@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import keras
 
-from models import cnn, mlp, vgg16  # noqa: F401  (each registers its family)
+from models import cnn, ensemble, mlp, vgg16  # noqa: F401  (each registers its family)
 from models._compile import SparseSmoothedCrossentropy, clear_session, compile_model
 from models._compile import schedule_learning_rate as _schedule_learning_rate
 from models._config import ConfigError, TrainingConfig
 from models._registry import FAMILIES, parse_config, builder_of
 from models.baselines import BASELINE_EPOCHS, baseline_config
+from models.ensemble import ensemble_of
 from models.vgg16 import WeightsUnavailable
 
 
@@ -47,6 +48,17 @@ def vgg16_weights_file(config: dict | TrainingConfig) -> str | None:
     return vgg16.resolve_weights(parse_config(config))
 
 
+def build_members(config: dict | TrainingConfig) -> list[keras.Model]:
+    """An ensemble config's members, each compiled with its own training keys, to train one by one
+    and then join with `ensemble_of` (compile that with `compile_ensemble`)."""
+    return [build(member) for member in parse_config(config).members]
+
+
+def compile_ensemble(members: list[keras.Model], config: dict | TrainingConfig) -> keras.Model:
+    """The trained `members` joined into one compiled model (evaluate and predict; it is not trained as one)."""
+    return compile_model(ensemble_of(members), parse_config(config))
+
+
 def normalize(config: dict | TrainingConfig) -> dict:
     """`config` with every default filled in: the dict that rebuilds exactly this model."""
     return parse_config(config).to_dict()
@@ -60,9 +72,12 @@ __all__ = [
     "WeightsUnavailable",
     "baseline_config",
     "build",
+    "build_members",
     "build_parts",
+    "compile_ensemble",
     "check_vgg16_weights",
     "clear_session",
+    "ensemble_of",
     "normalize",
     "parse_config",
     "schedule",

@@ -209,3 +209,37 @@ def test_the_tuner_race_bookkeeping_times_never_and_wins():
     text = comparison.summary(runs, 0.80, 600)
     assert "final best above both KerasTuner runs in 1 of 2 seeds" in text and "(1 never)" in text
     assert "cold" not in text  # no optuna-cold run: no cold row
+
+
+def test_an_ensemble_export_rebuilds_and_is_benchmarked_beside_its_single_model_under_both_schedules(tmp_path):
+    import models
+    from data_pipeline.synthetic import write_split
+
+    write_split(tmp_path / "data", "mnist", train_per_class=12, test_per_class=4)
+    for args in (["start", "--split", "mnist", "--model", "mlp", "--trials", "3", "--max-epochs", "2", "--data-dir", "data"],
+                 ["export", "--split", "mnist", "--model", "mlp", "--top", "1"],
+                 ["export", "--split", "mnist", "--model", "mlp", "--ensemble", "2"]):
+        result = run_tune(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert "an ensemble of 2 -> studies/best/mnist-mlp-ensemble.json" in result.stdout
+    document = json.loads((tmp_path / "studies/best/mnist-mlp-ensemble.json").read_text())
+    ensemble, *members = document["trials"]
+    assert ensemble["members"] == [member["number"] for member in members]
+    assert [member["config"] for member in members] == ensemble["config"]["members"]
+    assert ensemble["final_config"]["members"][0]["epochs"] == 10  # the final policy: the original's 10 epochs
+    assert models.build(ensemble["config"]).output_shape == (None, 10)  # no Optuna needed
+
+    bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--seeds", "1", "--data-dir", "data",
+                     cwd=tmp_path, timeout=600)
+    assert bench.returncode == 0, bench.stderr
+    rows = {row["model"]: row for row in csv.DictReader(open(tmp_path / "reports" / "benchmark.csv"))}
+    assert set(rows) == {"tuned-mlp", "tuned-mlp-final", "tuned-mlp-ensemble", "tuned-mlp-ensemble-final"}
+    assert float(rows["tuned-mlp-ensemble"]["epochs"]) <= 4 < float(rows["tuned-mlp-ensemble-final"]["epochs"])
+    report = (tmp_path / "reports" / "benchmark.md").read_text()
+    assert "- mnist: tuned-mlp-ensemble: test error" in report and "x its time per image" in report
+    manifest = json.loads((tmp_path / "reports" / "cells" / "mnist-tuned-mlp-ensemble-seed0.json").read_text())
+    assert manifest["config"]["family"] == "ensemble"
+    reloaded = keras.saving.load_model(tmp_path / "reports" / "cells" / "mnist-tuned-mlp-ensemble-seed0.keras")
+    data = load_split("mnist", tmp_path / "data")
+    _, accuracy = reloaded.evaluate(data.test_images, data.test_labels, verbose=0)
+    assert accuracy == pytest.approx(manifest["metrics"]["test_accuracy"], abs=1e-6)

@@ -117,6 +117,12 @@ def test_label_smoothing_loss_matches_categorical():
         ({"family": "vgg16", "num_classes": 5, "trainable_blocks": 6}, "trainable_blocks=6 is out of range"),
         ({"family": "cnn", "num_classes": 5, "learning_rate": 3}, "learning_rate=3 is out of range"),
         ({"family": "cnn", "num_classes": 5, "augment": "yes"}, "augment='yes' must be true or false"),
+        ({"family": "ensemble", "num_classes": 5, "members": [{"family": "mlp", "num_classes": 5}]}, "a list of 2..10"),
+        ({"family": "ensemble", "num_classes": 5, "members": [{"family": "mlp", "num_classes": 5},
+                                                              {"family": "mlp", "num_classes": 4}]}, "member 1 has num_classes 4"),
+        ({"family": "ensemble", "num_classes": 5, "members": [{"family": "mlp", "num_classes": 5},
+                                                              {"family": "mlp", "num_classes": 5, "units": [0]}]}, "member 1: mlp"),
+        ({"family": "ensemble", "num_classes": 5, "members": [{"family": "ensemble", "num_classes": 5}] * 2}, "ensemble itself"),
     ],
 )
 def test_bad_configs_say_what_is_wrong(config, fragment):
@@ -201,3 +207,15 @@ def test_the_size_estimate_matches_keras_for_the_baselines():
 
     for family in ("cnn", "mlp"):
         assert build(baseline_config(family, "balanced", 47)).count_params() < MAX_PARAMS
+
+
+def test_an_ensemble_is_one_model_that_averages_its_members_softmax():
+    members = [build({"family": "mlp", "num_classes": 5, "units": [16]}), build({"family": "cnn", "num_classes": 5, "filters": [8]})]
+    ensemble = models.compile_ensemble(members, {"family": "ensemble", "num_classes": 5, "members": [
+        {"family": "mlp", "num_classes": 5, "units": [16]}, {"family": "cnn", "num_classes": 5, "filters": [8]}]})
+    images = np.random.default_rng(0).integers(0, 256, size=(6, 28, 28), dtype=np.uint8)
+    expected = (np.asarray(members[0](images)) + np.asarray(members[1](images))) / 2
+    np.testing.assert_allclose(np.asarray(ensemble(images)), expected, rtol=1e-5, atol=1e-6)
+    assert ensemble.count_params() == sum(member.count_params() for member in members)
+    config = {"family": "ensemble", "num_classes": 5, "members": [{"family": "mlp", "num_classes": 5}] * 2}
+    assert normalize(config)["members"][0]["units"] == [512, 512]  # members normalised like any config

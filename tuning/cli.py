@@ -134,11 +134,16 @@ def export_options(p) -> None:
     p.add_argument("--top", type=positive_int, default=3, help="how many of the best trials (default 3)")
     p.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
     p.add_argument("--all", action="store_true", help="export every study in the storage")
+    p.add_argument("--ensemble", type=positive_int, metavar="K", help="write one config that averages the K best "
+                   "trials' softmax (default file studies/best/<split>-<model>-ensemble.json; K >= 2)")
 
 
 def benchmark_options(p) -> None:
     p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
     p.add_argument("--epochs", type=positive_int, help="override every model's epochs")
+    p.add_argument("--schedule", choices=("trial", "final", "both"), default="both",
+                   help="tuned configs: as their trial ran, under the final-training policy (at least the original "
+                        "study's 10 epochs: a row '-final' where that differs), or both (default)")
 
 
 def campaign_options(p) -> None:

@@ -37,6 +37,19 @@ def max_macs(train_images: int, max_epochs: int) -> int:
     return TRIAL_MACS // max(1, train_images * max_epochs)
 
 
+#: A final model trains at least the original study's 10 epochs: a trial's epoch cap (IMAGES_PER_TRIAL)
+#: bounds what a search costs, not what the model a user ships may learn.
+FINAL_MIN_EPOCHS = 10
+
+
+def final_config(config: dict) -> dict:
+    """`config` under the final-training policy: the same model and schedule over at least
+    FINAL_MIN_EPOCHS epochs (an ensemble's members each so); the trial's own epochs when it had more."""
+    if config.get("family") == "ensemble":
+        return {**config, "members": [final_config(member) for member in config["members"]]}
+    return {**config, "epochs": max(config.get("epochs", FINAL_MIN_EPOCHS), FINAL_MIN_EPOCHS)}
+
+
 def study_name(split: str, model: str, engine: str = "optuna") -> str:
     """The study a split and family get unless --study names another: emnist-<split>-<model>, and
     -kerastuner after it for KerasTuner's."""

@@ -8,13 +8,13 @@ import optuna
 
 from data_pipeline import get_split
 from tuning.errors import UserError
-from tuning.results.export import BEST_DIR, check_export_target, export_study, write_export
+from tuning.results.export import BEST_DIR, check_export_target, export_study, summary_line, write_export
 from tuning.study.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, sqlite_path
 from tuning.results.progress import printable
 from tuning.settings import study_name
 
 
-def export_targets(names: list[str], out: str | None) -> dict[str, Path]:
+def export_targets(names: list[str], out: str | None, suffix: str = "") -> dict[str, Path]:
     """{study: the file its export goes to}. With --all a study's name becomes a file name under
     studies/best/, so each must be a plain study name (a shared storage may hold any name) and no
     two may land on the same file."""
@@ -25,7 +25,7 @@ def export_targets(names: list[str], out: str | None) -> dict[str, Path]:
         if not STUDY_NAME.match(name):
             raise UserError(f"study {printable(name)!r} has a name that cannot be a file name under {BEST_DIR}; "
                             "export the studies you want one by one with --study NAME --out FILE")
-        target = BEST_DIR / f"{name.removeprefix('emnist-')}.json"
+        target = BEST_DIR / f"{name.removeprefix('emnist-')}{suffix}.json"
         clash = next((other for other, path in targets.items() if path == target), None)
         if clash:
             raise UserError(f"studies {clash} and {name} would both be exported to {target}; export one of them "
@@ -35,6 +35,8 @@ def export_targets(names: list[str], out: str | None) -> dict[str, Path]:
 
 
 def cmd_export(args) -> int:
+    if args.ensemble == 1:
+        raise UserError("--ensemble 1: an ensemble joins at least 2 trials; give --ensemble 2 or more, or drop it")
     url = resolve_url(args.storage)
     storage = open_storage(url, create=False, writes=False)
     names = optuna.get_all_study_names(storage)
@@ -49,13 +51,10 @@ def cmd_export(args) -> int:
     missing = [name for name in chosen if name not in names]
     if missing or not chosen:
         raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")
-    targets = export_targets(chosen, args.out)
+    targets = export_targets(chosen, args.out, "-ensemble" if args.ensemble else "")
     for target in targets.values():
         check_export_target(target, sqlite_path(url))
-    documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top) for name in chosen]
+    documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top, args.ensemble) for name in chosen]
     for document in documents:  # every study and file checked before any file is written
-        out = write_export(document, targets[document["study"]])
-        best = document["trials"][0]
-        print(f"{printable(document['study'])}: best {len(document['trials'])} trial(s) -> {out} "
-              f"(#{best['number']}, val accuracy {best['val_accuracy']:.4f})")
+        print(printable(summary_line(document, write_export(document, targets[document["study"]]))))
     return 0

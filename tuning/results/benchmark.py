@@ -26,10 +26,15 @@ from tuning.errors import UserError, check_writable_folder
 from tuning.names import MODELS
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
-from tuning.settings import vgg16_weights_keys
+from tuning.settings import final_config, vgg16_weights_keys
 from tuning.trial.feature_cache import CachedModel, FeatureCache
 from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
+
+
+#: how a tuned config is retrained: "trial", exactly as its trial ran; "final", under the final-training
+#: policy (settings.final_config), a row of its own (`-final`) where that differs
+SCHEDULES = ("trial", "final")
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,13 @@ class BenchmarkPlan:
     out: Path = Path("reports")
     vgg_weights: str | None = "imagenet"
     data_dir: str | None = None
+    schedules: tuple[str, ...] = SCHEDULES  # tuned configs: as their trial ran, and/or the final policy
 
 
-def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights) -> dict[str, dict]:
-    """name -> config for one split: 'tuned-<family>' from exports, and the asked baselines."""
+def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights,
+                  schedules: tuple[str, ...] = SCHEDULES) -> dict[str, dict]:
+    """name -> config for one split: 'tuned-<family>' from exports ('tuned-<family>-ensemble' for an
+    ensemble; '-final' after either under the final-training policy), and the asked baselines."""
     configs = {}
     if "tuned" in wanted:
         files = [source] if source.is_file() else sorted(source.glob(f"{split.name}-*.json"))
@@ -60,17 +68,29 @@ def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights) 
                 raise UserError(f"{path}: its config has num_classes {config.get('num_classes')!r}, but {split.name} "
                                 f"has {split.num_classes} classes; export it again with `tune export --split {split.name}`")
             engine = document.get("engine", "optuna")
-            name = f"tuned-{config['family']}" + ("" if engine == "optuna" else f"-{engine}")
-            configs[name] = config
+            family = f"{document.get('model')}-ensemble" if config["family"] == "ensemble" else config["family"]
+            name = f"tuned-{family}" + ("" if engine == "optuna" else f"-{engine}")
+            if "trial" in schedules:
+                configs[name] = config
+            # a '-final' row where the policy changes the config (with --epochs every row trains alike)
+            if "final" in schedules and ("trial" not in schedules or not epochs and final_config(config) != config):
+                configs[f"{name}-final"] = final_config(config)
         if not configs:
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
     for family in MODELS:
         if family in wanted:
             overrides = vgg16_weights_keys(vgg_weights) if family == "vgg16" else {}
             configs[f"baseline-{family}"] = models.baseline_config(family, split.name, split.num_classes, **overrides)
-    for name, config in configs.items():
-        configs[name] = models.normalize({**config, **({"epochs": epochs} if epochs else {})})
-    return configs
+    return {name: models.normalize(with_epochs(config, epochs)) for name, config in configs.items()}
+
+
+def with_epochs(config: dict, epochs: int | None) -> dict:
+    """`config` trained `epochs` epochs (--epochs; an ensemble's members each), or as it is."""
+    if not epochs:
+        return config
+    if config["family"] == "ensemble":
+        return {**config, "members": [with_epochs(member, epochs) for member in config["members"]]}
+    return {**config, "epochs": epochs}
 
 
 def cell_key(config: dict, seed: int, checksums: dict) -> str:
@@ -90,17 +110,34 @@ def latency_ms(model, images: np.ndarray, batch: int, repeats: int) -> float:
     return float(np.median(times)) * 1000 / len(sample)
 
 
-def run_cell(name: str, config: dict, seed: int, data, holdout, features: FeatureCache) -> tuple[dict, object]:
+def keep_best(config: dict):
+    """A callback that keeps the weights of the best validation epoch."""
     import keras
 
+    return keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
+
+
+def fit_ensemble(config: dict, holdout) -> tuple[object, dict]:
+    """Each member trained on its own config (best validation epoch kept), then joined into one
+    compiled model; the history is the members' epochs one after another."""
+    members, history = models.build_members(config), {}
+    for member, member_config in zip(members, config["members"]):
+        for key, values in fit(member, member_config, holdout, callbacks=[keep_best(member_config)]).history.items():
+            history.setdefault(key, []).extend(values)
+    return models.compile_ensemble(members, config), history
+
+
+def run_cell(name: str, config: dict, seed: int, data, holdout, features: FeatureCache) -> tuple[dict, object]:
     set_seed(seed)
-    keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
     head = CachedHead.of(config, holdout, features)
-    model = head.model.rest if head else models.build(config)
     start = time.perf_counter()
-    history = fit(model, config, head.model.holdout if head else holdout, callbacks=[keep_best])
+    if config["family"] == "ensemble":
+        model, history = fit_ensemble(config, holdout)
+    else:
+        model = head.model.rest if head else models.build(config)
+        history = fit(model, config, head.model.holdout if head else holdout, callbacks=[keep_best(config)]).history
     fit_seconds = time.perf_counter() - start
-    epochs = len(history.history["loss"])
+    epochs = len(history["loss"])
     metrics = {"fit_seconds": fit_seconds, "epochs": epochs,
                "train_images_per_second": len(holdout.train_labels) * epochs / fit_seconds}
     parts = (("train", holdout.train_images, holdout.train_labels), ("val", holdout.val_images, holdout.val_labels),
@@ -114,7 +151,7 @@ def run_cell(name: str, config: dict, seed: int, data, holdout, features: Featur
     metrics["params"] = int(model.count_params())
     metrics["latency_ms_batch1"] = latency_ms(model, holdout.val_images, 1, 50)
     metrics["latency_ms_batch512"] = latency_ms(model, holdout.val_images, 512, 5)
-    history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
+    history_lists = {key: [float(v) for v in values] for key, values in history.items()}
     return {"model": name, "seed": seed, "config": config, "metrics": metrics, "history": history_lists,
             "device": device_record()}, model
 
@@ -153,8 +190,9 @@ def without_unavailable_weights(configs: dict[str, dict]) -> tuple[dict[str, dic
     kept, skipped = {}, {}
     for name, config in configs.items():
         try:
-            if config["family"] == "vgg16":
-                models.vgg16_weights_file(config)
+            for part in config.get("members") or [config]:  # an ensemble's members, or the config itself
+                if part["family"] == "vgg16":
+                    models.vgg16_weights_file(part)
             kept[name] = config
         except models.WeightsUnavailable as exc:
             skipped[name] = str(exc)
@@ -167,7 +205,7 @@ def run_benchmark(plan: BenchmarkPlan) -> tuple[list[dict], dict[str, str]]:
     cells_of, skipped = {}, {}
     for split in plan.splits:  # every export checked before anything trains
         cells_of[split.name], missing = without_unavailable_weights(
-            model_configs(split, plan.models, plan.source, plan.epochs, plan.vgg_weights))
+            model_configs(split, plan.models, plan.source, plan.epochs, plan.vgg_weights, plan.schedules))
         skipped |= {f"{split.name} {name}": reason for name, reason in missing.items()}
     for name, reason in skipped.items():
         print(f"{name}: skipped: {reason}")

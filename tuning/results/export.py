@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from data_pipeline import get_split, write_atomic
-from tuning.settings import StudySettings
+from tuning.settings import StudySettings, final_config
 from tuning.errors import UserError
 from tuning.provenance import versions
 from tuning.trial.spaces import config_from_params
@@ -19,13 +19,39 @@ from tuning.trial.spaces import config_from_params
 BEST_DIR = Path("studies/best")
 
 
-def export_study(study: optuna.Study, top: int) -> dict:
+def export_study(study: optuna.Study, top: int, ensemble: int | None = None) -> dict:
+    """The study's `top` best complete trials as configs, best first. With `ensemble` K, first an
+    entry whose config is the ensemble of the K best (models.build joins them), then its members."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         raise UserError(f"study {study.study_name} has no complete trial yet; run `tune start` until one finishes")
+    if ensemble and len(complete) < 2:
+        raise UserError(f"study {study.study_name} has 1 complete trial; an ensemble needs at least 2: run more trials")
     settings = StudySettings.from_attrs(study.user_attrs, study.study_name)
     num_classes = get_split(settings.split).num_classes
-    best = sorted(complete, key=lambda t: t.value, reverse=True)[:top]
+    best = sorted(complete, key=lambda t: t.value, reverse=True)[:max(top, ensemble or 0)]
+    entries = [
+        {
+            "number": trial.number,
+            "val_accuracy": trial.value,
+            "baseline": bool(trial.user_attrs.get("baseline")),
+            "params": trial.params,
+            # what the trial trained (the original study's model and KerasTuner's Hyperband epochs
+            # differ from what their params replay to); params replayed for older studies
+            "config": trial.user_attrs.get("config") or config_from_params(
+                settings.model, trial.params, num_classes, settings.max_epochs, **settings.space_kwargs()),
+        }
+        for trial in best
+    ]
+    for entry in entries:  # what `tune benchmark --schedule final` trains (settings.final_config)
+        entry["final_config"] = final_config(entry["config"])
+    if ensemble:
+        members = entries[:ensemble]
+        entries = [{"number": None, "members": [member["number"] for member in members], "val_accuracy": None,
+                    "baseline": False, "params": None,
+                    "config": {"family": "ensemble", "num_classes": num_classes,
+                               "members": [member["config"] for member in members]}}, *members]
+        entries[0]["final_config"] = final_config(entries[0]["config"])
     return {
         "study": study.study_name,
         "split": settings.split,
@@ -34,24 +60,23 @@ def export_study(study: optuna.Study, top: int) -> dict:
         "seed": settings.seed,
         "max_epochs": settings.max_epochs,
         "holdout": study.user_attrs.get("holdout"),
-        "trials": [
-            {
-                "number": trial.number,
-                "val_accuracy": trial.value,
-                "baseline": bool(trial.user_attrs.get("baseline")),
-                "params": trial.params,
-                # what the trial trained (the original study's model and KerasTuner's Hyperband epochs
-                # differ from what their params replay to); params replayed for older studies
-                "config": trial.user_attrs.get("config") or config_from_params(
-                    settings.model, trial.params, num_classes, settings.max_epochs, **settings.space_kwargs()),
-            }
-            for trial in best
-        ],
+        "trials": entries,
         "data_checksums": study.user_attrs.get("data_checksums"),
         "tuned_with": study.user_attrs.get("versions"),
         "exported_with": versions(),
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def summary_line(document: dict, out) -> str:
+    """What `tune export` says of one written file."""
+    first = document["trials"][0]
+    if first["config"]["family"] == "ensemble":
+        members = ", ".join(f"#{entry['number']} {entry['val_accuracy']:.4f}" for entry in document["trials"][1:]
+                            if entry["number"] in first["members"])
+        return f"{document['study']}: an ensemble of {len(first['members'])} -> {out} (val accuracy {members})"
+    return (f"{document['study']}: best {len(document['trials'])} trial(s) -> {out} "
+            f"(#{first['number']}, val accuracy {first['val_accuracy']:.4f})")
 
 
 MAX_EXPORT_BYTES = 16 << 20  # an export of a few trials is kilobytes; anything larger is some other file

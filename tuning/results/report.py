@@ -112,6 +112,22 @@ def verdicts(summary) -> list[str]:
     return ["- no baseline in this run to compare with (add cnn, mlp or vgg16 to --models)"]
 
 
+def ensemble_lines(summary) -> list[str]:
+    """Per ensemble row: its test error and evaluation time per image against the single tuned model
+    of the same family and schedule (tuned-cnn-ensemble against tuned-cnn, -final against -final)."""
+    lines = []
+    for (split, model), stats in sorted(summary.items()):
+        single = summary.get((split, model.replace("-ensemble", "")))
+        if "-ensemble" not in model or single is None:
+            continue
+        ours, theirs = stats["test_accuracy"][0], single["test_accuracy"][0]
+        ratio = (1 - ours) / (1 - theirs) if theirs < 1 else float("inf")
+        time_ratio = stats["test_seconds"][0] / single["test_seconds"][0]
+        lines.append(f"- {split}: {model}: test error {ratio:.2f}x {model.replace('-ensemble', '')}'s "
+                     f"({ours * 100:.2f}% vs {theirs * 100:.2f}%); evaluation {time_ratio:.1f}x its time per image")
+    return lines
+
+
 def vgg16_bases(cells: list[dict]) -> list[str]:
     """One plain line per VGG16 base the run used: only ImageNet's makes it transfer learning."""
     bases = {}
@@ -198,6 +214,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(cells)
     notes = [*vgg16_bases(cells), *runs(cells)]
+    ensembles = ensemble_lines(summary)
     plot_accuracy_vs_time(summary, out / "accuracy_vs_fit_time.png")
     plot_learning_curves(cells, out / "learning_curves.png")
     checksums = {name: sha for cell in cells for name, sha in cell["data_checksums"].items()}
@@ -212,6 +229,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
         *([*notes, ""] if notes else []),
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
+        *(["## Ensembles vs their single tuned model", "", *ensembles, ""] if ensembles else []),
         *(["## Skipped", "", *[f"- {name}: {reason}" for name, reason in sorted((skipped or {}).items())], ""] if skipped else []),
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
         "## Cost", "", *cost_table(summary), "",
