@@ -1,0 +1,123 @@
+"""What the product is for, checked where it can fail: the shipped configs, the samplers and pruners a
+user picks on the command line, reproducible seeds, the storage settings that keep workers from
+failing, and the rule that tuning never reads a test image."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+import models
+from data_pipeline import SPLITS, load_split, train_val_split
+from tests.conftest import REPO, run_tune
+
+SHIPPED = sorted((REPO / "studies" / "best").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_every_shipped_config_reads_back_and_builds_for_its_split(path):
+    from tuning.results.export import read_export
+
+    document = read_export(path)
+    split = SPLITS[document["split"]]
+    config = document["trials"][0]["config"]
+    assert config["num_classes"] == split.num_classes and config["family"] == document["model"]
+    if config["family"] == "vgg16":  # building it would load weights that cannot be had here
+        assert models.parse_config(config).num_classes == split.num_classes
+    else:
+        assert models.build(config).output_shape == (None, split.num_classes)
+
+
+def sampled_study(folder: Path, data_dir, *extra: str) -> optuna.Study:
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "5", "--max-epochs", "1",
+                      "--no-reference", "--no-starting-points", "--data-dir", str(data_dir), *extra, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    study = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db")
+    return study
+
+
+def test_the_same_seed_draws_the_same_trials_and_another_seed_does_not(tmp_path, data_dir):
+    runs = {}
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        (tmp_path / name).mkdir()
+        runs[name] = [t.params for t in sampled_study(tmp_path / name, data_dir, "--seed", seed).trials]
+    assert runs["a"] == runs["b"] and len(runs["a"]) == 5
+    assert runs["a"] != runs["c"]
+
+
+@pytest.mark.parametrize("sampler, pruner", [("cmaes", "median"), ("random", "none")])
+def test_the_sampler_and_pruner_named_on_the_command_line_are_the_ones_that_run(tmp_path, data_dir, sampler, pruner):
+    from tuning.study.lifecycle import attach
+
+    study = sampled_study(tmp_path, data_dir, "--sampler", sampler, "--pruner", pruner)
+    assert (study.user_attrs["sampler"], study.user_attrs["pruner"]) == (sampler, pruner)
+    attached, _ = attach(study._storage, study.study_name)
+    expected = {"cmaes": optuna.samplers.CmaEsSampler, "random": optuna.samplers.RandomSampler}[sampler]
+    assert type(attached.sampler) is expected
+    inner = getattr(attached.pruner, "inner", attached.pruner)
+    assert type(inner) is {"median": optuna.pruners.MedianPruner, "none": optuna.pruners.NopPruner}[pruner]
+    if sampler == "cmaes":  # past its start-up trials CMA-ES itself proposed (it records its generation)
+        assert any(key.startswith("cma:") for t in study.trials for key in t.system_attrs), \
+            [t.system_attrs for t in study.trials]
+
+
+def test_warm_start_from_an_export_queues_its_best_configs_first(tmp_path, one_study):
+    from tests.conftest import copy_study
+
+    folder = copy_study(one_study, tmp_path / "copy")
+    assert run_tune("export", "--split", "mnist", "--model", "mlp", "--out", "best.json", cwd=folder).returncode == 0
+    exported = json.loads((folder / "best.json").read_text())["trials"][0]["params"]
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--study", "warm", "--trials", "2", "--max-epochs", "1",
+                      "--warm-start", "best.json", "--warm-start-top", "1", "--data-dir", "emnist", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    trials = optuna.load_study(study_name="warm", storage=f"sqlite:///{folder}/studies/optuna.db").trials
+    assert trials[0].user_attrs.get("baseline") and trials[1].user_attrs.get("starting_point") == "warm start"
+    assert {k: v for k, v in trials[1].params.items() if k != "epochs"} == {k: v for k, v in exported.items() if k != "epochs"}
+
+
+def test_sqlite_storage_runs_in_wal_mode_with_a_long_busy_timeout(tmp_path):
+    from tuning.study.storage import open_storage
+
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db")
+    with storage.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60_000
+    storage.engine.dispose()
+    with sqlite3.connect(tmp_path / "s.db") as connection:  # WAL is kept in the file, for every later client
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+class TestImages(np.ndarray):
+    """A test set whose size may be read (the holdout rule) but whose images and labels may not."""
+
+    def __getitem__(self, item):
+        raise AssertionError("a test image or label was read while tuning")
+
+    def __array_ufunc__(self, *args, **kwargs):
+        raise AssertionError("a test image or label was read while tuning")
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("a test image or label was read while tuning")
+
+
+def test_a_trial_never_reads_a_test_image(data_dir):
+    from dataclasses import replace
+
+    from tuning.settings import StudySettings
+    from tuning.trial.objective import Objective
+
+    data = load_split("mnist", data_dir)
+    guarded = replace(data, test_images=np.empty((len(data.test_labels), 28, 28), np.uint8).view(TestImages),
+                      test_labels=np.empty(len(data.test_labels), np.uint8).view(TestImages))
+    holdout = train_val_split(guarded, train_fraction=0.5, seed=1)
+    assert len(holdout.val_labels) == len(data.test_labels)  # the original rule: the last len(test) of train
+    assert len(holdout.train_labels) == pytest.approx((len(data.train_labels) - len(data.test_labels)) / 2, abs=10)
+    np.testing.assert_array_equal(holdout.val_images, data.train_images[-len(data.test_labels):])
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({"layers": 1, "layer1_units": 64, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
+                         "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 32, "epochs": 1})
+    study.optimize(Objective(StudySettings("mnist", "mlp", max_epochs=1), holdout), n_trials=1)
+    assert study.trials[0].state == optuna.trial.TrialState.COMPLETE, study.trials[0].user_attrs.get("fail_reason")
