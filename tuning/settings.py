@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 from tuning.errors import UserError
 
@@ -107,3 +109,23 @@ class StudySettings:
                 "use `tune start --study NAME` for a new one"
             )
         return cls(**{key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs})
+
+
+@dataclass(frozen=True)
+class JoinedStudy:
+    """A study joined to its data, built once per process (commands/preflight.join) and handed to
+    the worker loop, the parallel runner, the KerasTuner worker and the objective."""
+
+    study: Any  # the optuna.Study; study.lifecycle.configure sets its sampler and pruner
+    settings: StudySettings
+    data: Any  # data_pipeline.SplitArrays, the files the study was tuned on (checksums checked)
+    characters: list[str]  # what each class stands for (the mapping file), for the trials' plots
+    storage_url: str  # resolved; children get it in their environment, never in argv
+    data_dir: str | None
+
+    @cached_property
+    def holdout(self):
+        """Train and validation, carved from the training set by the study's rule (never the test set)."""
+        from data_pipeline import train_val_split
+
+        return train_val_split(self.data, train_fraction=self.settings.train_fraction, seed=self.settings.seed)

@@ -14,7 +14,7 @@ import os
 
 from data_pipeline import get_split, load_split, resolve_data_dir
 from tuning.errors import UserError, check_writable_folder
-from tuning.settings import StudySettings, default_max_epochs, max_macs, reports_per_epoch, study_name, vgg_weights
+from tuning.settings import JoinedStudy, StudySettings, default_max_epochs, max_macs, reports_per_epoch, study_name, vgg_weights
 from tuning.study.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, sqlite_path
 from tuning.trial.artifacts import artifact_dir
 from tuning.workers.loop import trials_per_process
@@ -112,17 +112,28 @@ def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
     )
 
 
-def check_worker(args):
-    """The storage holding `tune worker`'s study, or a UserError naming the first problem."""
-    check_environment()
+def join(study, settings: StudySettings, storage: str | None, data_dir, data=None) -> JoinedStudy:
+    """`study` joined to its data (`data` when the caller has loaded it already), once the files are
+    shown to be the ones the study was tuned on."""
+    data = data if data is not None else load_split(settings.split, data_dir)
+    if study.user_attrs.get("data_checksums") != data.checksums:
+        raise UserError(f"the data in {data_dir or 'the data dir'} differs from the files study {study.study_name} "
+                        "was tuned on; pass the same --data-dir")
+    return JoinedStudy(study, settings, data, data.split.characters(resolve_data_dir(data_dir)), resolve_url(storage),
+                       str(data_dir) if data_dir else None)
+
+
+def check_worker(args) -> JoinedStudy:
+    """`tune worker`'s study joined to its data, or a UserError naming the first problem."""
     import optuna
 
+    check_environment()
     storage = open_storage(args.storage, create=False)
     check_study_exists(storage, check_study_name(args.study))
-    attrs = optuna.load_study(study_name=args.study, storage=storage).user_attrs
-    StudySettings.from_attrs(attrs, args.study)  # made by `tune start`, or one line saying it was not
-    engine = attrs.get("engine", "optuna")
+    study = optuna.load_study(study_name=args.study, storage=storage)
+    settings = StudySettings.from_attrs(study.user_attrs, args.study)  # made by `tune start`, or one line saying not
+    engine = study.user_attrs.get("engine", "optuna")
     if engine != "optuna":  # its trials are KerasTuner's to draw; Optuna trials would overshoot its --trials
         raise UserError(f"study {args.study} is run by {engine}, and `tune worker` runs Optuna trials; resume it with "
-                        f"`tune start --engine {engine} --split {attrs['split']} --model {attrs['model']} --study {args.study}`")
-    return storage
+                        f"`tune start --engine {engine} --split {settings.split} --model {settings.model} --study {args.study}`")
+    return join(study, settings, args.storage, args.data_dir)

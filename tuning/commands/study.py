@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 
-from data_pipeline import get_split, train_val_split
+from data_pipeline import get_split
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings, study_name
-from tuning.study.lifecycle import attach, create_or_resume
+from tuning.commands.preflight import join
+from tuning.study.lifecycle import create_or_resume
 from tuning.study.starting_points import is_export_path, warm_start
 from tuning.study.storage import mask, open_storage, resolve_url
 from tuning.trial.spaces import CNN_MAX_MACS
@@ -43,6 +44,7 @@ def cmd_start(args, checked) -> int:
     warm = (args.warm_start, chosen) if args.warm_start else None
     study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)
+    joined = join(study, stored, args.storage, args.data_dir, data)
     signal.signal(signal.SIGTERM, raise_terminated)
     if "TUNE_RECYCLED" not in os.environ:
         print(f"study {name} on {mask(resolve_url(args.storage))}: {stored.model} on {stored.split}, "
@@ -61,20 +63,18 @@ def cmd_start(args, checked) -> int:
     if kerastuner:
         from tuning.workers.kerastuner import work_kerastuner
 
-        holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
-        work_kerastuner(storage, name, settings, holdout, args.trials, args.tuner, args.timeout, threads)
+        work_kerastuner(joined, args.trials, args.tuner, args.timeout, threads)
     elif args.workers > 1:
-        run_parallel(args.storage, name, args.trials, args.workers, args.threads, args.data_dir, args.timeout,
-                     parse_gpus(args.gpus), args.precision)
+        run_parallel(joined, args.trials, args.workers, args.threads, args.timeout, parse_gpus(args.gpus), args.precision)
     else:
-        work(storage, name, args.trials, args.data_dir, args.timeout, threads)
-    summarize(storage, name, args.storage)
+        work(joined, args.trials, args.timeout, threads)
+    summarize(joined, args.storage)
     return 0
 
 
-def summarize(storage, name: str, storage_url: str | None) -> None:
+def summarize(joined, storage_url: str | None) -> None:
     """The end of `tune start`: counts, the best trial beside the original model, and what to run next."""
-    study, settings = attach(storage, name)
+    study, settings, name = joined.study, joined.settings, joined.study.study_name
     tally = counts(study)
     best = best_trial(study)
     baseline = next((t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("baseline")), None)
@@ -92,9 +92,8 @@ def summarize(storage, name: str, storage_url: str | None) -> None:
     print(f"export it: tune export {which}{storage_flag}")
 
 
-def cmd_worker(args, storage) -> int:  # storage: opened by preflight.check_worker
-    study, _ = attach(storage, args.study)
-    target = args.trials or study.user_attrs.get("target_trials")
+def cmd_worker(args, joined) -> int:  # joined: the study and its data, from preflight.check_worker
+    target = args.trials or joined.study.user_attrs.get("target_trials")
     signal.signal(signal.SIGTERM, raise_terminated)
-    work(storage, args.study, target, args.data_dir, args.timeout, args.threads, args.quiet, args.seed_offset)
+    work(joined, target, args.timeout, args.threads, args.quiet, args.seed_offset)
     return 0

@@ -113,18 +113,20 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     return study
 
 
+def configure(study: optuna.Study, settings: StudySettings, seed: int | None = None) -> optuna.Study:
+    """`study` with the sampler (seeded with `seed`, default the study's) and pruner its settings name;
+    a KerasTuner study's mirror keeps Optuna's defaults, which never run."""
+    if settings.sampler in SAMPLERS and settings.pruner in PRUNERS:
+        study.sampler = make_sampler(settings.sampler, settings.seed if seed is None else seed,
+                                     study.user_attrs.get("target_trials", 40))
+        study.pruner = make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes,
+                                   settings.reports_per_epoch)
+    return study
+
+
 def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, StudySettings]:
     """Load an existing study with the sampler and pruner its settings name."""
     check_study_exists(storage, name)
-    attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
-    settings = StudySettings.from_attrs(attrs, name)
-    if settings.sampler not in SAMPLERS or settings.pruner not in PRUNERS:  # a KerasTuner study's mirror
-        return optuna.load_study(study_name=name, storage=storage), settings
-    study = optuna.load_study(
-        study_name=name,
-        storage=storage,
-        sampler=make_sampler(settings.sampler, settings.seed if seed is None else seed, attrs.get("target_trials", 40)),
-        pruner=make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes,
-                           settings.reports_per_epoch),
-    )
-    return study, settings
+    study = optuna.load_study(study_name=name, storage=storage)
+    settings = StudySettings.from_attrs(study.user_attrs, name)
+    return configure(study, settings, seed), settings

@@ -190,18 +190,18 @@ def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: st
     return counts(study)["complete"] + counts(study)["fail"] >= target or not tuner.stopped_at_limit
 
 
-def work_kerastuner(storage, name: str, settings, holdout, target: int, tuner: str, timeout: int | None = None,
-                    threads: int | None = None) -> None:
-    """Run KerasTuner on study `name` in this process until it mirrors `target` trials; like an Optuna
-    worker, the process is replaced by a fresh one every few trials (KerasTuner leaks like any Keras loop)."""
+def work_kerastuner(joined, target: int, tuner: str, timeout: int | None = None, threads: int | None = None) -> None:
+    """Run KerasTuner on `joined`'s study (settings.JoinedStudy) in this process until it mirrors
+    `target` trials; like an Optuna worker, the process is replaced by a fresh one every few trials
+    (KerasTuner leaks like any Keras loop)."""
     from tuning.backend import set_threads
     from tuning.workers.loop import deadline_from, recycle_process, trials_per_process
 
     set_threads(threads)
-    study = optuna.load_study(study_name=name, storage=storage)
+    study = joined.study
     reporter = Reporter(study, target)
     try:
-        done = run_kerastuner(study, settings, holdout, target, tuner, on_mirror=reporter.poll,
+        done = run_kerastuner(study, joined.settings, joined.holdout, target, tuner, on_mirror=reporter.poll,
                               deadline=deadline_from(timeout), limit=trials_per_process())
     finally:
         reporter.close()

@@ -9,7 +9,6 @@ import time
 import optuna
 from optuna.trial import TrialState
 
-from data_pipeline import load_split, resolve_data_dir, train_val_split
 from tuning.backend import set_threads
 from tuning.errors import UserError, env_int
 from tuning.results.progress import Reporter, counts
@@ -119,20 +118,16 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
                             "fix that, then run the same command again to resume")
 
 
-def work(storage, name: str, target: int, data_dir, timeout=None, threads=None, quiet=False, seed_offset=0) -> None:
-    """Join study `name` in this process and run trials until it holds `target` finished."""
-    from tuning.study.lifecycle import attach  # models and Keras: not for `tune`'s checks (commands/preflight.py)
+def work(joined, target: int, timeout=None, threads=None, quiet=False, seed_offset=0) -> None:
+    """Run trials of `joined` (settings.JoinedStudy) in this process until it holds `target` finished.
+    Each process seeds its sampler apart (the study's seed, its worker offset, the trials so far)."""
+    from tuning.study.lifecycle import configure  # models and Keras: not for `tune`'s checks (commands/preflight.py)
     from tuning.trial.objective import Objective
 
-    study, settings = attach(storage, name)
-    study, _ = attach(storage, name, seed=settings.seed + seed_offset + len(study.get_trials(deepcopy=False)))
-    data = load_split(settings.split, data_dir)
-    if study.user_attrs.get("data_checksums") != data.checksums:
-        raise UserError(f"the data in {data_dir or 'the data dir'} differs from the files study {name} was tuned on; pass the same --data-dir")
-    holdout = train_val_split(data, train_fraction=settings.train_fraction, seed=settings.seed)
+    settings = joined.settings
+    study = configure(joined.study, settings, seed=settings.seed + seed_offset + len(joined.study.get_trials(deepcopy=False)))
     set_threads(threads)
-    objective = Objective(settings, holdout, characters=data.split.characters(resolve_data_dir(data_dir)),
-                          artifact_store=artifact_store(), target=target)
+    objective = Objective(settings, joined.holdout, characters=joined.characters, artifact_store=artifact_store(), target=target)
     reporter = None if quiet else Reporter(study, target)
     try:
         done = run_trials(study, objective, target, deadline_from(timeout),

@@ -7,8 +7,6 @@ import subprocess
 import time
 
 from tuning.results.progress import Reporter
-from tuning.study.lifecycle import attach
-from tuning.study.storage import open_storage, resolve_url
 from tuning.backend import default_threads, gpu_names
 from tuning.workers.children import signal_of, spawn, stop
 from tuning.workers.loop import tune_argv
@@ -19,26 +17,24 @@ def worker_env(env: dict, index: int, gpus: list[str]) -> dict:
     return {**env, "CUDA_VISIBLE_DEVICES": gpus[index % len(gpus)]} if gpus else dict(env)
 
 
-def run_parallel(storage: str | None, name: str, target: int, workers: int, threads: int | None = None,
-                 data_dir=None, timeout: int | None = None, gpus: list[str] | None = None,
-                 precision: str = "float32") -> None:
-    """`workers` `tune worker` processes on study `name` until it holds `target` finished trials;
-    this process reports. With GPUs, worker i sees GPU i mod their number (`gpus`, else every GPU
+def run_parallel(joined, target: int, workers: int, threads: int | None = None, timeout: int | None = None,
+                 gpus: list[str] | None = None, precision: str = "float32") -> None:
+    """`workers` `tune worker` processes on `joined`'s study (settings.JoinedStudy) until it holds
+    `target` finished trials; this process reports. With GPUs, worker i sees GPU i mod their number (`gpus`, else every GPU
     this process sees) and the CPU threads are shared among the workers on each GPU; without, each
     worker gets its share of the cores."""
     gpus = gpus or [str(index) for index in range(len(gpu_names()))]
     threads = threads or default_threads(workers)
-    command = [*tune_argv(), "worker", "--study", name, "--trials", str(target), "--threads", str(threads), "--quiet",
-               "--precision", precision]
-    if data_dir:
-        command += ["--data-dir", str(data_dir)]
+    command = [*tune_argv(), "worker", "--study", joined.study.study_name, "--trials", str(target), "--threads", str(threads),
+               "--quiet", "--precision", precision]
+    if joined.data_dir:
+        command += ["--data-dir", joined.data_dir]
     if timeout:
         command += ["--timeout", str(timeout)]
-    env = {**os.environ, "TUNE_STORAGE": resolve_url(storage)}  # not argv: keeps passwords out of `ps`
+    env = {**os.environ, "TUNE_STORAGE": joined.storage_url}  # not argv: keeps passwords out of `ps`
     processes = [spawn([*command, "--seed-offset", str(1000 * index)], worker_env(env, index, gpus),
                        stdout=subprocess.DEVNULL) for index in range(workers)]
-    study, _ = attach(open_storage(storage), name)
-    reporter = Reporter(study, target)
+    reporter = Reporter(joined.study, target)
     try:
         while any(worker.poll() is None for worker in processes):
             reporter.poll()
