@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from data_pipeline.splits import SPLITS
+from data_pipeline import SPLITS
 from tuning.names import MODELS, TUNERS
 from tuning.study.pruners import PRUNERS
 from tuning.study.samplers import SAMPLERS
