@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from dataclasses import dataclass
+from typing import Any
 
 from data_pipeline import get_split, load_split, resolve_data_dir
 from tuning.errors import UserError, check_writable_folder
@@ -79,8 +81,18 @@ def check_environment() -> None:
     check_writable_folder(artifact_dir(), "TUNE_ARTIFACTS")
 
 
-def check_start(args):
-    """(settings, study name, data) of `tune start`, or a UserError naming the first problem."""
+@dataclass(frozen=True)
+class StartPlan:
+    """What `tune start` has checked before anything is written: the settings it asks for (sized to
+    the data), the study's name, and the loaded split."""
+
+    settings: StudySettings
+    name: str
+    data: Any  # data_pipeline.SplitArrays
+
+
+def check_start(args) -> StartPlan:
+    """`tune start`'s plan, or a UserError naming the first problem."""
     check_environment()
     settings = settings_from_args(args)
     kerastuner = args.engine == "kerastuner"
@@ -95,7 +107,7 @@ def check_start(args):
     sqlite_path(resolve_url(args.storage))  # a URL that names no file
     data = load_split(settings.split, args.data_dir)
     data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
-    return sized_to_data(settings, args, data), name, data
+    return StartPlan(sized_to_data(settings, args, data), name, data)
 
 
 def sized_to_data(settings: StudySettings, args, data) -> StudySettings:

@@ -27,8 +27,8 @@ def check_vgg_weights(settings: StudySettings) -> None:
                                     **settings.weights_kwargs()})
 
 
-def cmd_start(args, checked) -> int:
-    settings, name, data = checked  # preflight.check_start: everything checked before the study is written
+def cmd_start(args, plan) -> int:
+    settings, name, data = plan.settings, plan.name, plan.data  # preflight.check_start: checked before anything is written
     kerastuner = args.engine == "kerastuner"
     threads = args.threads or default_threads(1)
     if args.workers == 1:
