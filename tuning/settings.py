@@ -88,6 +88,13 @@ class StudySettings:
     reference: bool = True  # trial 0 is the original study's model (--no-reference: left out)
     starting_points: bool = True  # the known-good configs follow it (--no-starting-points: the sampler alone)
 
+    @property
+    def num_classes(self) -> int:
+        """The split's number of classes (data_pipeline's table of splits)."""
+        from data_pipeline import get_split
+
+        return get_split(self.split).num_classes
+
     def space_kwargs(self) -> dict:
         """Extra arguments of the study's search space."""
         if self.model == "cnn":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 
-from data_pipeline import get_split
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings, study_name
@@ -23,7 +22,7 @@ def check_vgg_weights(settings: StudySettings) -> None:
     if settings.model == "vgg16" and settings.vgg_weights:
         import models
 
-        models.check_vgg16_weights({"family": "vgg16", "num_classes": get_split(settings.split).num_classes,
+        models.check_vgg16_weights({"family": "vgg16", "num_classes": settings.num_classes,
                                     **settings.weights_kwargs()})
 
 
@@ -37,10 +36,10 @@ def cmd_start(args, plan) -> int:
     from_file = bool(args.warm_start) and is_export_path(args.warm_start)
     # an export file is read before the storage is made (a bad one is one line that leaves nothing behind);
     # a study is read from the storage, which must then exist already
-    chosen = warm_start(None, args.warm_start, settings, data.split.num_classes, args.warm_start_top) if from_file else None
+    chosen = warm_start(None, args.warm_start, settings, settings.num_classes, args.warm_start_top) if from_file else None
     storage = open_storage(args.storage, create=not args.warm_start or from_file)
     if args.warm_start and not from_file:
-        chosen = warm_start(storage, args.warm_start, settings, data.split.num_classes, args.warm_start_top)
+        chosen = warm_start(storage, args.warm_start, settings, settings.num_classes, args.warm_start_top)
     warm = (args.warm_start, chosen) if args.warm_start else None
     study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)

@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from data_pipeline import get_split, write_atomic
+from data_pipeline import write_atomic
 from tuning.settings import StudySettings, final_config
 from tuning.errors import UserError
 from tuning.provenance import versions
@@ -28,7 +28,7 @@ def export_study(study: optuna.Study, top: int, ensemble: int | None = None) -> 
     if ensemble and len(complete) < 2:
         raise UserError(f"study {study.study_name} has 1 complete trial; an ensemble needs at least 2: run more trials")
     settings = StudySettings.from_attrs(study.user_attrs, study.study_name)
-    num_classes = get_split(settings.split).num_classes
+    num_classes = settings.num_classes
     best = sorted(complete, key=lambda t: t.value, reverse=True)[:max(top, ensemble or 0)]
     entries = [
         {

@@ -12,7 +12,6 @@ import time
 import optuna
 from optuna.trial import TrialState
 
-from data_pipeline import get_split
 from models import baseline_config, normalize
 from tuning.errors import UserError
 from tuning.provenance import versions
@@ -94,7 +93,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
         f", train subset {settings.train_fraction:g} (stratified, seed {settings.seed})" if settings.train_fraction < 1 else ""
     ))
     if engine == "optuna":  # KerasTuner draws its own trials; an enqueued one would wait forever
-        num_classes = get_split(settings.split).num_classes
+        num_classes = settings.num_classes
         weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
         original = baseline_config(settings.model, settings.split, num_classes, **weights)
         original["epochs"] = min(original["epochs"], settings.max_epochs)
@@ -119,7 +118,7 @@ def configure(study: optuna.Study, settings: StudySettings, seed: int | None = N
     if settings.sampler in SAMPLERS and settings.pruner in PRUNERS:
         study.sampler = make_sampler(settings.sampler, settings.seed if seed is None else seed,
                                      study.user_attrs.get("target_trials", 40))
-        study.pruner = make_pruner(settings.pruner, settings.max_epochs, get_split(settings.split).num_classes,
+        study.pruner = make_pruner(settings.pruner, settings.max_epochs, settings.num_classes,
                                    settings.reports_per_epoch)
     return study
 

@@ -14,7 +14,6 @@ import optuna
 from optuna.trial import TrialState
 
 import models
-from data_pipeline import get_split
 from tuning.backend import device_record
 from tuning.provenance import worker_identity
 from tuning.settings import StudySettings
@@ -107,7 +106,7 @@ class Objective:
     """Holds the worker's data (loaded once per process) and trains one model per call."""
 
     def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None, target: int | None = None):
-        self.family, self.holdout, self.num_classes = settings.model, holdout, get_split(settings.split).num_classes
+        self.family, self.holdout, self.num_classes = settings.model, holdout, settings.num_classes
         self.max_epochs, self.seed, self.space_kwargs = settings.max_epochs, settings.seed, settings.space_kwargs()
         self.reports_per_epoch = settings.reports_per_epoch
         self.characters = characters or [str(label) for label in range(self.num_classes)]

@@ -175,11 +175,9 @@ def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: st
     """
     import warnings
 
-    from data_pipeline import get_split
-
     # Hyperband resumes a trial from its predecessor's weights; the optimizer state is new on purpose
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-    space = SpaceHyperModel(settings.model, get_split(settings.split).num_classes, settings.max_epochs,
+    space = SpaceHyperModel(settings.model, settings.num_classes, settings.max_epochs,
                             settings.space_kwargs(), hyperband=kind == "hyperband")
     tuner = make_tuner(kind, space, study, target, settings.max_epochs, settings.seed, len(holdout.train_labels),
                        on_mirror, deadline, limit)
