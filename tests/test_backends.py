@@ -30,6 +30,7 @@ def test_a_bad_gpu_list_is_refused(text):
         backend.parse_gpus(text)
 
 
+@pytest.mark.slow
 def test_a_bad_backend_or_gpu_list_is_one_line(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     assert_one_line_error(run_tune("start", "--split", "mnist", "--model", "mlp", "--data-dir", "emnist", cwd=folder,
@@ -39,6 +40,7 @@ def test_a_bad_backend_or_gpu_list_is_one_line(tmp_path, one_study):
                                    cwd=folder), "--gpus 'x'")
 
 
+@pytest.mark.slow
 def test_every_trial_and_benchmark_cell_runs_the_precision_asked_for(tmp_path, one_study):
     """keras.backend.clear_session() between trials resets Keras' dtype policy; every trial after the
     first, and every benchmark seed after the first, must still run (and record) mixed precision."""
@@ -71,6 +73,7 @@ def test_clearing_the_session_keeps_the_dtype_policy():
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env, args, fragment", [
     ({"KERAS_BACKEND": "torch"}, ["start", "--split", "mnist", "--model", "mlp"], "torch is not installed here"),
     ({"KERAS_BACKEND": "torch"}, ["export", "--all"], "torch is not installed here"),
@@ -92,6 +95,7 @@ def test_a_backend_device_or_thread_count_this_machine_lacks_is_one_line(tmp_pat
     assert snapshot(folder) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", [
     pytest.param("jax", marks=pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                                                  reason='JAX not installed: pip install -e ".[jax]"')),

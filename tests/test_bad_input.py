@@ -32,6 +32,7 @@ def test_every_credential_form_is_masked(url, secret):
     assert secret not in scrub(f"could not connect with {url}: password {secret} refused", [url])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url, secret", [
     ("postgresql+psycopg://tune:hunter2@127.0.0.1:1/x", "hunter2"),
     ("postgresql+psycopg://tune:hun@ter2@127.0.0.1:1/x", "hun@ter2"),
@@ -49,6 +50,7 @@ def file_bytes(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["status"], ["export", "--all"], ["worker", "--study", "x"]])
 def test_read_commands_refuse_a_foreign_sqlite_file_and_leave_it_as_it_was(tmp_path, command):
     foreign = tmp_path / "notes.db"
@@ -60,6 +62,7 @@ def test_read_commands_refuse_a_foreign_sqlite_file_and_leave_it_as_it_was(tmp_p
     assert file_bytes(foreign) == before
 
 
+@pytest.mark.slow
 def test_status_reads_a_study_file_without_changing_a_byte(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     with sqlite3.connect(folder / "studies/optuna.db") as connection:  # as a user might leave it: rollback journal
@@ -69,6 +72,7 @@ def test_status_reads_a_study_file_without_changing_a_byte(tmp_path, one_study):
     assert file_bytes(folder / "studies/optuna.db") == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("journal", ["WAL", "DELETE"])
 def test_read_commands_read_a_read_only_study_file(tmp_path, one_study, journal):
     """A study file (and its folder) that nobody may write, e.g. a finished study shared read-only:
@@ -118,6 +122,7 @@ def test_starters_racing_on_one_fresh_sqlite_file_all_get_the_storage(tmp_path, 
     assert [process.exitcode for process in processes] == [0] * 4
 
 
+@pytest.mark.slow
 def test_dashboard_addresses_are_checked_before_it_starts(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     busy = socket.socket()
@@ -132,6 +137,7 @@ def test_dashboard_addresses_are_checked_before_it_starts(tmp_path, one_study):
         busy.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     (["benchmark", "--splits", "mnist", "--models", "mlp", "--out", "a-file/reports"], "a-file is a file, not a folder"),
     (["data", "info", "--split", "mnist", "--grid", "a-file/grid.png"], "a-file is a file, not a folder"),
@@ -149,6 +155,7 @@ def test_an_output_path_that_cannot_be_written_is_one_line_before_any_work(tmp_p
     assert snapshot(folder) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [
     ["start", "--split", "nope"],
     ["start", "--split", "mnist", "--study", "no spaces"],
@@ -178,6 +185,7 @@ def truncated(database):
         stream.truncate(database.stat().st_size // 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spoil", [damaged, truncated])
 @pytest.mark.parametrize("command", [["status"], ["export", "--all"], ["worker", "--study", "emnist-mnist-mlp"],
                                      ["start", "--split", "mnist", "--model", "mlp", "--data-dir", "emnist"]])
@@ -189,6 +197,7 @@ def test_a_damaged_study_file_is_one_line_and_left_as_it_was(tmp_path, one_study
     assert snapshot(folder) == before  # no -wal or -shm file left beside it either
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("command", [["status"], ["export", "--all"], ["worker", "--study", "emnist-mnist-cnn"]])
 def test_reads_on_an_empty_postgres_database_create_nothing(postgres_url, tmp_path, command):
@@ -203,6 +212,7 @@ def test_reads_on_an_empty_postgres_database_create_nothing(postgres_url, tmp_pa
     assert (tables, types) == (0, 0)
 
 
+@pytest.mark.slow
 def test_a_worker_never_adds_optuna_trials_to_a_kerastuner_study(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'studies/optuna.db'}")

@@ -30,6 +30,7 @@ def bench(folder, *extra):
                     env={"KERAS_HOME": str(folder / "keras")})
 
 
+@pytest.mark.slow
 def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     first = bench(exported)
     assert first.returncode == 0, first.stderr
@@ -91,6 +92,7 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
         ('{"split": "mnist", "trials": [7]}', "a model config is a dict"),
     ],
 )
+@pytest.mark.slow
 def test_bad_export_files_are_one_line_and_write_nothing(exported, tmp_path, content, fragment):
     bad = tmp_path / "mnist-mlp.json"
     bad.write_text(content)
@@ -100,6 +102,7 @@ def test_bad_export_files_are_one_line_and_write_nothing(exported, tmp_path, con
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
     result = run_tune("benchmark", "--splits", "mnist", "--from", str(tmp_path), "--out", str(tmp_path / "out"),
                       "--data-dir", str(exported / "data"), cwd=exported)
@@ -153,6 +156,7 @@ def test_the_report_says_which_vgg16_base_each_run_used():
     assert len(vgg16_bases([cell(weights="random"), cell(weights="random")])) == 1  # said once
 
 
+@pytest.mark.slow
 def test_a_vgg16_without_weights_is_skipped_and_the_rest_is_benchmarked(exported, tmp_path):
     """No ImageNet file and no internet: the VGG16 row says how to get the weights; the MLP still runs."""
     out = tmp_path / "report"
@@ -188,6 +192,7 @@ def test_the_tuner_race_curve_counts_only_finished_trials_within_the_budget():
     assert tuner_comparison().curve_of(trials, begin, budget=600) == [(90, 0.80), (200, 0.80), (300, 0.84), (400, 0.84)]
 
 
+@pytest.mark.slow
 def test_the_tuner_race_bookkeeping_times_never_and_wins():
     comparison = tuner_comparison()
     run = lambda engine, seed, curve, test: {"engine": engine, "seed": seed, "curve": curve,  # noqa: E731
@@ -214,6 +219,7 @@ def test_the_tuner_race_bookkeeping_times_never_and_wins():
     assert "cold" not in text  # no optuna-cold run: no cold row
 
 
+@pytest.mark.slow
 def test_an_ensemble_export_rebuilds_and_is_benchmarked_beside_its_single_model_under_both_schedules(tmp_path):
     import models
     from data_pipeline.synthetic import write_split

@@ -6,6 +6,7 @@ from data_pipeline.splits import SPLITS
 from tests.conftest import ARTIFACTS, OFFICIAL_DATA, assert_one_line_error, run_tune
 
 
+@pytest.mark.slow
 def test_info_json_and_grid(data_dir, tmp_path):
     grid = tmp_path / "grid.png"
     result = run_tune("data", "info", "--split", "letters", "--data-dir", str(data_dir), "--json", "--grid", str(grid))
@@ -16,6 +17,7 @@ def test_info_json_and_grid(data_dir, tmp_path):
     assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_info_on_real_balanced(dev_data):
     ARTIFACTS.mkdir(exist_ok=True)
     result = run_tune("data", "info", "--split", "balanced", "--data-dir", str(dev_data), "--json", "--grid", str(ARTIFACTS / "balanced-grid.png"))
@@ -23,6 +25,7 @@ def test_info_on_real_balanced(dev_data):
     assert info["classes"] == 47 and info["train"] + info["val"] == 16121 and info["test"] == 2679
 
 
+@pytest.mark.slow
 def test_verify_official_folder():
     if not OFFICIAL_DATA.exists():
         pytest.skip(f"official EMNIST files not found at {OFFICIAL_DATA}")
@@ -34,6 +37,7 @@ def test_verify_official_folder():
     assert {status for name, status in statuses.items() if name not in present} == {"missing"}
 
 
+@pytest.mark.slow
 def test_verify_tells_corrupt_from_modified(data_dir):
     name = SPLITS["mnist"].file_name("train-images")
     (data_dir / name).write_bytes((data_dir / name).read_bytes()[:100])
@@ -43,6 +47,7 @@ def test_verify_tells_corrupt_from_modified(data_dir):
     assert statuses[SPLITS["mnist"].file_name("test-images")] == "modified"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragment",
     [
@@ -56,6 +61,7 @@ def test_bad_input_is_one_line_exit_2(args, fragment):
     assert_one_line_error(run_tune(*args), fragment)
 
 
+@pytest.mark.slow
 def test_truncated_file_is_one_line(data_dir):
     name = SPLITS["mnist"].file_name("train-images")
     (data_dir / name).write_bytes((data_dir / name).read_bytes()[:300])

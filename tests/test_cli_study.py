@@ -21,6 +21,7 @@ def status(cwd, *extra):
     return {row["study"]: row for row in json.loads(result.stdout)}
 
 
+@pytest.mark.slow
 def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir):
     first = start(tmp_path, data_dir, trials=3)
     assert first.returncode == 0, first.stderr
@@ -41,11 +42,13 @@ def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir)
     assert done.returncode == 0 and "resuming with the study's own settings: max_epochs 2 (asked 3)" in done.stdout
 
 
+@pytest.mark.slow
 def test_worker_refuses_a_study_that_does_not_exist(tmp_path, data_dir):
     assert start(tmp_path, data_dir, trials=1).returncode == 0
     assert_one_line_error(run_tune("worker", "--study", "emnist-nope", cwd=tmp_path), "no study named 'emnist-nope'")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragment",
     [
@@ -67,6 +70,7 @@ def test_bad_start_arguments_leave_no_study(tmp_path, data_dir, args, fragment):
     assert not (tmp_path / "studies").exists()
 
 
+@pytest.mark.slow
 def test_worker_process_is_recycled_every_k_trials_and_finishes_the_study(tmp_path, data_dir):
     result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "5", "--max-epochs", "1",
                       "--data-dir", str(data_dir), cwd=tmp_path, env={"TUNE_TRIALS_PER_PROCESS": "2"})
@@ -81,6 +85,7 @@ def test_worker_process_is_recycled_every_k_trials_and_finishes_the_study(tmp_pa
     assert len({t.user_attrs["worker"] for t in trials}) == 1  # execv: the same pid throughout
 
 
+@pytest.mark.slow
 def test_a_campaign_tunes_exports_and_benchmarks_and_a_rerun_resumes(tmp_path, one_study):
     from tests.conftest import copy_study
 
@@ -124,6 +129,7 @@ def test_a_campaign_without_vgg16_weights_tunes_the_rest_and_says_why(monkeypatc
     assert unavailable(["vgg16"], "none") == {}  # random init needs no file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     (["--warm-start-top", "2"], "--warm-start-top does nothing without --warm-start"),
     (["--tuner", "random"], "--tuner does nothing with --engine optuna"),
@@ -136,6 +142,7 @@ def test_an_option_that_would_do_nothing_is_refused(tmp_path, data_dir, args, fr
     assert not (tmp_path / "studies").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     (["--data-dir", "{folder}/empty"], "emnist-mnist-train-images-idx3-ubyte.gz: missing"),
     (["--data-dir", "{folder}/emnist", "--storage", "postgresql+psycopg://nobody@127.0.0.1:1/x"], "cannot reach storage"),

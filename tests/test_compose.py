@@ -25,6 +25,7 @@ def render(env_file, *profiles) -> dict:
     return yaml.safe_load(result.stdout)
 
 
+@pytest.mark.slow
 def test_compose_file_is_valid_with_the_example_env():
     result = subprocess.run(["docker-compose", "--env-file", ".env.example", "config", "-q"], cwd=REPO,
                             capture_output=True, text=True, timeout=60)

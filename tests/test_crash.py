@@ -83,6 +83,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(storage_url, tmp_path, dat
 
 # the resume after either signal is the same code path (the failed trial retried, the queue kept), so
 # it runs once, after SIGTERM: what `docker stop` and Kubernetes send
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code, resume", [(signal.SIGTERM, 143, True), (signal.SIGINT, 130, False)])
 def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, sig, code, resume):
     # enough images that the first trial (the big CNN, up to 40 epochs) runs for a minute: on the tiny
@@ -236,6 +237,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, damage, fragment", BAD_INPUT, ids=[f"{i}-{row[2][:24]}" for i, row in enumerate(BAD_INPUT)])
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path, one_study, args, damage, fragment):
     tmp_path = tmp_path / "case"

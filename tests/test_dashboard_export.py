@@ -55,6 +55,7 @@ def study_names(port: int) -> list[str]:
         return [row["study_name"] for row in json.loads(response.read())["study_summaries"]]
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_dashboard_shows_study_trials_and_learning_curves_in_chromium(study_dir):
     if not Path(CHROMIUM).exists():
@@ -90,6 +91,7 @@ def test_dashboard_shows_study_trials_and_learning_curves_in_chromium(study_dir)
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_dashboard_warns_when_listening_on_all_interfaces_and_serves(study_dir):
     port = free_port()
     process = serve([*tune_command(), "dashboard", "--host", "0.0.0.0", "--port", str(port)], study_dir, port)
@@ -102,6 +104,7 @@ def test_dashboard_warns_when_listening_on_all_interfaces_and_serves(study_dir):
     assert "warning: listening on 0.0.0.0" in err
 
 
+@pytest.mark.slow
 def test_optunas_own_tools_read_our_study(study_dir):
     optuna_cli = Path(sys.executable).with_name("optuna")
     result = subprocess.run([str(optuna_cli), "best-trial", "--study-name", "emnist-mnist-mlp",
@@ -121,6 +124,7 @@ def test_optunas_own_tools_read_our_study(study_dir):
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_export_rebuilds_the_same_model_without_optuna(study_dir, tmp_path):
     out = tmp_path / "best.json"
     result = run_tune("export", "--split", "mnist", "--model", "mlp", "--top", "2", "--out", str(out), cwd=study_dir)
@@ -143,12 +147,14 @@ def test_export_rebuilds_the_same_model_without_optuna(study_dir, tmp_path):
         [(type(layer).__name__, layer.output.shape) for layer in trained.layers]
 
 
+@pytest.mark.slow
 def test_export_default_path_and_all(study_dir):
     result = run_tune("export", "--all", cwd=study_dir)
     assert result.returncode == 0, result.stderr
     assert json.loads((study_dir / "studies" / "best" / "mnist-mlp.json").read_text())["model"] == "mlp"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragment",
     [
@@ -163,6 +169,7 @@ def test_export_errors_write_nothing(study_dir, args, fragment):
     assert sorted(p.name for p in (study_dir / "studies").rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_export_of_a_study_without_complete_trials_is_refused(tmp_path, data_dir):
     import optuna
 
@@ -175,6 +182,7 @@ def test_export_of_a_study_without_complete_trials_is_refused(tmp_path, data_dir
     assert not (tmp_path / "studies" / "best").exists()
 
 
+@pytest.mark.slow
 def test_foreign_study_is_named_not_crashed_on(tmp_path):
     import optuna
 
@@ -185,6 +193,7 @@ def test_foreign_study_is_named_not_crashed_on(tmp_path):
     assert_one_line_error(run_tune("export", "--split", "mnist", cwd=tmp_path), "was not made by `tune start`")
 
 
+@pytest.mark.slow
 def test_start_completes_a_study_an_earlier_start_left_empty(tmp_path, data_dir):
     import optuna
 

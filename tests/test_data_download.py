@@ -91,6 +91,7 @@ def test_file_that_is_not_official_is_never_moved_in(tmp_path):
     assert not list(data.glob(".*.download"))
 
 
+@pytest.mark.slow
 def test_cli_download_failure_is_one_line_and_leaves_no_file(tmp_path):
     payload, _ = release_zip(tmp_path)
     server = ReleaseServer(payload)
@@ -102,11 +103,13 @@ def test_cli_download_failure_is_one_line_and_leaves_no_file(tmp_path):
     assert not list((tmp_path / "d").glob("emnist-*"))
 
 
+@pytest.mark.slow
 def test_cli_download_unreachable_server_says_what_to_do(tmp_path):
     result = run_tune("data", "download", "--splits", "mnist", "--data-dir", str(tmp_path), "--url", "http://127.0.0.1:9/gzip.zip", "--quiet")
     assert_one_line_error(result, "cannot connect", "copy the EMNIST")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["not a url", "file:///etc/passwd", "ftp://127.0.0.1/gzip.zip", "http:///gzip.zip",
                                  "http://127.0.0.1:9/gzip.zip"])
 def test_a_download_that_cannot_start_leaves_no_folder_behind(tmp_path, url):
@@ -116,6 +119,7 @@ def test_a_download_that_cannot_start_leaves_no_folder_behind(tmp_path, url):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_verify_of_a_folder_without_emnist_files_is_one_line(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     assert_one_line_error(run_tune("data", "verify", "--data-dir", str(tmp_path)), "holds no EMNIST file")

@@ -95,6 +95,7 @@ def test_cache_is_off_with_random_init(holdout):
     assert one_trial(objective)["feature_cache"].startswith("off: random init")
 
 
+@pytest.mark.slow
 def test_a_vgg16_study_on_the_fixed_random_base_runs_with_the_cache_on(tmp_path, data_dir):
     """`tune start --weights random` makes the base before the first trial (checking it builds a model,
     which once fixed TensorFlow's thread pools before the worker could set them: every such study

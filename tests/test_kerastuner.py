@@ -37,6 +37,7 @@ def test_every_space_gives_valid_configs_through_kerastuner_hyperparameters(fami
             hp.values[registered.name] = registered.random_sample(seed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian"])
 def test_kerastuner_trials_are_mirrored_resumable_and_exportable(tmp_path, data_dir, tuner):
     args = ["start", "--engine", "kerastuner", "--tuner", tuner, "--split", "mnist", "--model", "mlp",
@@ -74,6 +75,7 @@ def test_kerastuner_trials_are_mirrored_resumable_and_exportable(tmp_path, data_
     assert models.build(exported["config"]).count_params() == found.user_attrs["params_count"]
 
 
+@pytest.mark.slow
 def test_kerastuner_process_is_recycled_every_k_trials_and_finishes(tmp_path, data_dir):
     """Like the Optuna workers, KerasTuner runs at most k trials per process (memory), resuming its own state."""
     result = run_tune("start", "--engine", "kerastuner", "--tuner", "random", "--split", "mnist", "--model", "mlp",

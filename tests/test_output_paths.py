@@ -24,6 +24,7 @@ def study_names(folder):
         return sorted(row[0] for row in connection.execute("SELECT study_name FROM studies"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", [
     "studies/optuna.db",  # the storage itself: every study in it would be gone
     "studies/optuna.db-wal",  # its journal (absent while nobody writes)
@@ -42,6 +43,7 @@ def test_export_never_replaces_a_file_that_is_not_an_export(tmp_path, one_study,
     assert study_names(folder) == [SOURCE]
 
 
+@pytest.mark.slow
 def test_export_replaces_a_previous_export_whole(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     first = run_tune("export", "--split", "mnist", "--model", "mlp", "--out", "best.json", "--top", "1", cwd=folder)
@@ -55,6 +57,7 @@ def test_export_replaces_a_previous_export_whole(tmp_path, one_study):
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("other, fragment", [
     ("mnist-mlp", "would both be exported to studies/best/mnist-mlp.json"),  # two studies, one file
     ("../../escaped", "cannot be a file name"),
@@ -73,6 +76,7 @@ def test_export_all_writes_nothing_when_a_name_would_clash_or_leave_studies_best
     assert not (tmp_path / "escaped.json").exists() and not (folder.parent.parent / "escaped.json").exists()
 
 
+@pytest.mark.slow
 def test_export_all_writes_one_file_per_study(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     add_study(folder, "mnist-mlp-again")
@@ -83,6 +87,7 @@ def test_export_all_writes_one_file_per_study(tmp_path, one_study):
     assert {json.loads((folder / "studies/best" / name).read_text())["study"] for name in written} == {SOURCE, "mnist-mlp-again"}
 
 
+@pytest.mark.slow
 def test_status_escapes_what_the_storage_holds(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     add_study(folder, "evil\x1b]0;owned\x07\x1b[2J")
@@ -92,6 +97,7 @@ def test_status_escapes_what_the_storage_holds(tmp_path, one_study):
     assert "evil\\x1b]0;owned\\x07\\x1b[2J: 1 complete" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("grid, fragment", [
     ("x.db", "an image cannot be a .db file"),
     ("grid.txt", "an image cannot be a .txt file"),
@@ -105,6 +111,7 @@ def test_a_grid_is_written_only_as_an_image(tmp_path, one_study, grid, fragment)
     assert snapshot(folder) == before
 
 
+@pytest.mark.slow
 def test_a_grid_without_a_suffix_is_a_png_and_says_so(tmp_path, one_study):
     folder = copy_study(one_study, tmp_path / "copy")
     result = run_tune("data", "info", "--split", "mnist", "--data-dir", "emnist", "--grid", str(folder / "out/name"), cwd=folder)

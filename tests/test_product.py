@@ -39,6 +39,7 @@ def sampled_study(folder: Path, data_dir, *extra: str) -> optuna.Study:
     return study
 
 
+@pytest.mark.slow
 def test_the_same_seed_draws_the_same_trials_and_another_seed_does_not(tmp_path, data_dir):
     runs = {}
     for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
@@ -48,6 +49,7 @@ def test_the_same_seed_draws_the_same_trials_and_another_seed_does_not(tmp_path,
     assert runs["a"] != runs["c"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler, pruner", [("cmaes", "median"), ("random", "none")])
 def test_the_sampler_and_pruner_named_on_the_command_line_are_the_ones_that_run(tmp_path, data_dir, sampler, pruner):
     from tuning.study.lifecycle import attach
@@ -64,6 +66,7 @@ def test_the_sampler_and_pruner_named_on_the_command_line_are_the_ones_that_run(
             [t.system_attrs for t in study.trials]
 
 
+@pytest.mark.slow
 def test_warm_start_from_an_export_queues_its_best_configs_first(tmp_path, one_study):
     from tests.conftest import copy_study
 

@@ -23,6 +23,7 @@ def finished_numbers(storage, name="emnist-mnist-mlp"):
     return [t.number for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
 
 
+@pytest.mark.slow
 def test_every_command_works_on_every_storage(storage_url, tmp_path, data_dir):
     assert start(storage_url, data_dir, tmp_path, trials=2).returncode == 0
     worker = run_tune("worker", "--study", "emnist-mnist-mlp", "--storage", storage_url, "--trials", "3",
@@ -51,12 +52,14 @@ def test_four_workers_reach_exactly_the_target_of_12_trials(storage_url, tmp_pat
     assert len(per_worker) >= 2 and None not in per_worker, per_worker
 
 
+@pytest.mark.slow
 def test_unreachable_database_is_one_line_and_hides_the_password(tmp_path, data_dir):
     result = start("postgresql+psycopg://tune:s3cret@127.0.0.1:1/nowhere", data_dir, tmp_path, trials=1)
     assert_one_line_error(result, "cannot reach storage postgresql+psycopg://tune:***@127.0.0.1:1/nowhere")
     assert "s3cret" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_password_never_reaches_output_or_files(postgres_url, tmp_path, data_dir):
     # trust auth ignores the password, so it can be any secret we then look for
@@ -79,6 +82,7 @@ def _ask_at(url, barrier, queue):
     queue.put([study.ask().number for _ in range(5)])
 
 
+@pytest.mark.slow
 def test_workers_popping_enqueued_trials_together_never_claim_one_twice(storage_url):
     """Optuna marks a WAITING trial RUNNING by read-then-write; SQLite ignores FOR UPDATE, so without
     BEGIN IMMEDIATE two workers ran the same enqueued trial (CI: "Cannot tell a COMPLETE trial")."""
@@ -107,6 +111,7 @@ def _open_storage_at(url, barrier):
     open_storage(url)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_workers_starting_together_on_an_empty_database_all_get_the_storage(postgres_url):
     """Optuna creates its tables on first open; processes racing to do so must not fail (pg_type dup key)."""
