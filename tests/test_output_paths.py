@@ -60,6 +60,7 @@ def test_export_replaces_a_previous_export_whole(tmp_path, one_study):
 @pytest.mark.parametrize("other, fragment", [
     ("mnist-mlp", "would both be exported to studies/best/mnist-mlp.json"),  # two studies, one file
     ("../../escaped", "cannot be a file name"),
+    ("/tmp/absolute-study", "cannot be a file name"),
     ("\x1b[31mred", "\\x1b[31mred"),  # escaped in the message, not sent to the terminal
 ])
 def test_export_all_writes_nothing_when_a_name_would_clash_or_leave_studies_best(tmp_path, one_study, other, fragment):
