@@ -67,18 +67,19 @@ def test_the_sampler_and_pruner_named_on_the_command_line_are_the_ones_that_run(
 
 
 @pytest.mark.slow
-def test_warm_start_from_an_export_queues_its_best_configs_first(tmp_path, one_study):
-    from tests.conftest import copy_study
-
-    folder = copy_study(one_study, tmp_path / "copy")
-    assert run_tune("export", "--split", "mnist", "--model", "mlp", "--out", "best.json", cwd=folder).returncode == 0
-    exported = json.loads((folder / "best.json").read_text())["trials"][0]["params"]
-    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--study", "warm", "--trials", "2", "--max-epochs", "1",
-                      "--warm-start", "best.json", "--warm-start-top", "1", "--data-dir", "emnist", cwd=folder)
+def test_warm_start_from_an_export_queues_its_best_configs_first(tmp_path, data_dir):
+    common = ["--split", "mnist", "--model", "mlp", "--max-epochs", "1", "--pruner", "none", "--data-dir", str(data_dir)]
+    for args in (["start", *common, "--trials", "2"], ["export", "--split", "mnist", "--model", "mlp", "--out", "best.json"]):
+        result = run_tune(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    exported = [t["params"] for t in json.loads((tmp_path / "best.json").read_text())["trials"] if not t["baseline"]]
+    result = run_tune("start", *common, "--study", "warm", "--trials", "2", "--warm-start", "best.json",
+                      "--warm-start-top", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    trials = optuna.load_study(study_name="warm", storage=f"sqlite:///{folder}/studies/optuna.db").trials
+    trials = optuna.load_study(study_name="warm", storage=f"sqlite:///{tmp_path}/studies/optuna.db").trials
     assert trials[0].user_attrs.get("baseline") and trials[1].user_attrs.get("starting_point") == "warm start"
-    assert {k: v for k, v in trials[1].params.items() if k != "epochs"} == {k: v for k, v in exported.items() if k != "epochs"}
+    assert trials[1].params == exported[0]
+    assert [t.user_attrs.get("starting_point") for t in trials[2:3]] != ["warm start"]  # --warm-start-top 1: one queued
 
 
 def test_sqlite_storage_runs_in_wal_mode_with_a_long_busy_timeout(tmp_path):
@@ -110,6 +111,7 @@ def test_a_trial_never_reads_a_test_image(data_dir):
     from dataclasses import replace
 
     from tuning.settings import StudySettings
+    from tuning.study.starting_points import known_good
     from tuning.trial.objective import Objective
 
     data = load_split("mnist", data_dir)
@@ -120,7 +122,6 @@ def test_a_trial_never_reads_a_test_image(data_dir):
     assert len(holdout.train_labels) == pytest.approx((len(data.train_labels) - len(data.test_labels)) / 2, abs=10)
     np.testing.assert_array_equal(holdout.val_images, data.train_images[-len(data.test_labels):])
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({"layers": 1, "layer1_units": 64, "dropout": 0.0, "activation": "relu", "label_smoothing": 0.0,
-                         "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 32, "epochs": 1})
+    study.enqueue_trial(known_good("mlp", max_epochs=1)[0])
     study.optimize(Objective(StudySettings("mnist", "mlp", max_epochs=1), holdout), n_trials=1)
     assert study.trials[0].state == optuna.trial.TrialState.COMPLETE, study.trials[0].user_attrs.get("fail_reason")
