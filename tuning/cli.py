@@ -226,13 +226,13 @@ def dispatch(args) -> int:
         from tuning import backend
 
         backend.backend_name()
-        backend.check_gpus(backend.parse_gpus(getattr(args, "gpus", None)))
+        gpus = backend.parse_gpus(getattr(args, "gpus", None))
+        backend.check_gpus(gpus)
         backend.check_threads(getattr(args, "threads", None))
     checked = call(args.check, args) if args.check else None
     if args.backend:
         from tuning._quiet import import_backend_quietly
 
-        gpus = backend.parse_gpus(getattr(args, "gpus", None))
         parent_of_workers = getattr(args, "workers", 1) > 1  # pins each child instead (workers/parallel.py)
         backend.prepare_process(0, None if parent_of_workers else gpus)
         import_backend_quietly()

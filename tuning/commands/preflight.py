@@ -89,6 +89,7 @@ class StartPlan:
     settings: StudySettings
     name: str
     data: Any  # data_pipeline.SplitArrays
+    characters: list[str]  # the mapping file, which trials' plots read
 
 
 def check_start(args) -> StartPlan:
@@ -106,8 +107,8 @@ def check_start(args) -> StartPlan:
     name = check_study_name(study_name(settings.split, settings.model, args.engine) if args.study is None else args.study)
     sqlite_path(resolve_url(args.storage))  # a URL that names no file
     data = load_split(settings.split, args.data_dir)
-    data.split.characters(resolve_data_dir(args.data_dir))  # the mapping file, which trials' plots read
-    return StartPlan(sized_to_data(settings, args, data), name, data)
+    characters = data.split.characters(resolve_data_dir(args.data_dir))
+    return StartPlan(sized_to_data(settings, args, data), name, data, characters)
 
 
 def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
@@ -124,15 +125,15 @@ def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
     )
 
 
-def join(study, settings: StudySettings, storage: str | None, data_dir, data=None) -> JoinedStudy:
-    """`study` joined to its data (`data` when the caller has loaded it already), once the files are
+def join(study, settings: StudySettings, storage: str | None, data_dir, plan: StartPlan | None = None) -> JoinedStudy:
+    """`study` joined to its data (what `plan` loaded already, else loaded now), once the files are
     shown to be the ones the study was tuned on."""
-    data = data if data is not None else load_split(settings.split, data_dir)
+    data = plan.data if plan else load_split(settings.split, data_dir)
     if study.user_attrs.get("data_checksums") != data.checksums:
         raise UserError(f"the data in {data_dir or 'the data dir'} differs from the files study {study.study_name} "
                         "was tuned on; pass the same --data-dir")
-    return JoinedStudy(study, settings, data, data.split.characters(resolve_data_dir(data_dir)), resolve_url(storage),
-                       str(data_dir) if data_dir else None)
+    characters = plan.characters if plan else data.split.characters(resolve_data_dir(data_dir))
+    return JoinedStudy(study, settings, data, characters, resolve_url(storage), str(data_dir) if data_dir else None)
 
 
 def check_worker(args) -> JoinedStudy:

@@ -43,7 +43,7 @@ def cmd_start(args, plan) -> int:
     warm = (args.warm_start, chosen) if args.warm_start else None
     study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)
-    joined = join(study, stored, args.storage, args.data_dir, data)
+    joined = join(study, stored, args.storage, args.data_dir, plan)
     signal.signal(signal.SIGTERM, raise_terminated)
     if "TUNE_RECYCLED" not in os.environ:
         print(f"study {name} on {mask(resolve_url(args.storage))}: {stored.model} on {stored.split}, "
