@@ -121,3 +121,26 @@ def test_warm_start_from_an_export_file_needs_no_source_study(tmp_path):
     warmed = [t for t in study.get_trials() if t.user_attrs.get("starting_point") == "warm start"]
     assert [t.system_attrs["fixed_params"] for t in warmed] == chosen
     assert study.user_attrs["warm_start"] == str(path)
+
+
+def test_a_warm_start_with_nothing_this_study_can_use_is_refused_saying_why(tmp_path):
+    """Asked for a warm start, a study must not silently start without one: the shipped byclass
+    config (34M multiply-adds) is over byclass-dev's 3-epoch bound, and params of another space
+    are no point of this one."""
+    import dataclasses
+    import json
+
+    from tuning.results.export import read_export
+
+    shipped = "studies/best/byclass-cnn.json"
+    bounded = dataclasses.replace(settings("byclass", max_epochs=3), max_macs=16_000_000)
+    with pytest.raises(UserError, match=r"none of its configs fits this study \(1 over its bound of 16M .* 34M"):
+        warm_start(None, shipped, bounded, 62, top=3)
+    assert warm_start(None, shipped, dataclasses.replace(bounded, max_macs=None), 62, top=3)  # unbounded: it fits
+
+    document = read_export(shipped)
+    document["trials"][0]["params"] = {"layers": 9}  # no point of the CNN space
+    foreign = tmp_path / "byclass-cnn.json"
+    foreign.write_text(json.dumps(document))
+    with pytest.raises(UserError, match="1 not a point of this study's cnn space"):
+        warm_start(None, str(foreign), bounded, 62, top=3)

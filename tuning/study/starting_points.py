@@ -68,20 +68,29 @@ def warm_start(storage, source: str, settings, num_classes: int, top: int) -> li
     studies/best/balanced-cnn.json (so a full-scale study starts from what the dev splits found; no
     storage is needed for a file). Bad input (no such study or file, another family, nothing finished) is a UserError."""
     ranked = exported_params(source, settings) if is_export_path(source) else studied_params(storage, source, settings)
-    chosen = []
+    chosen, outside, costly = [], 0, []
     for params in ranked:
         low, high = epoch_range(settings.max_epochs)
         params = {**params, "epochs": min(max(params.get("epochs", high), low), high)}
         try:
-            config_from_params(settings.model, params, num_classes, settings.max_epochs, **settings.space_kwargs())
+            config = config_from_params(settings.model, params, num_classes, settings.max_epochs, **settings.space_kwargs())
         except (KeyError, ConfigError):
-            continue  # from an older space: not a point of this one
+            outside += 1  # from an older space: not a point of this one
+            continue
         if not within_bound(settings.model, params, settings.max_epochs, settings.max_macs):
-            continue  # costlier than this (larger) split lets a trial be
+            costly.append(conv_macs(config))  # costlier than this (larger) split lets a trial be
+            continue
         if params not in chosen:
             chosen.append(params)
         if len(chosen) == top:
             break
+    if not chosen:  # asked for a warm start, the study would silently start without one
+        reasons = ([f"{outside} not a point of this study's {settings.model} space"] if outside else []) + (
+            [f"{len(costly)} over its bound of {settings.max_macs / 1e6:.0f}M multiply-adds per conv stack "
+             f"(they cost {min(costly) / 1e6:.0f}M and more)"] if costly else [])
+        raise UserError(f"--warm-start {source}: none of its configs fits this study ({'; '.join(reasons)}); "
+                        f"warm start from a study or export of this space, or give --max-epochs lower to allow "
+                        f"costlier configs, or drop --warm-start")
     return chosen
 
 
