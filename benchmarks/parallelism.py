@@ -31,13 +31,14 @@ def fixed_params(model: str, num_classes: int, count: int) -> list[dict]:
     """`count` points of the search space, the same on every call."""
     import optuna
 
-    from tuning.trial.spaces import SPACES, OptunaSampler
+    from tuning.families import FAMILIES
+    from tuning.trial.spaces import OptunaSampler
 
     draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     params = []
     for _ in range(count):
         trial = draw.ask()
-        SPACES[model](OptunaSampler(trial), num_classes, EPOCHS)
+        FAMILIES[model].space(OptunaSampler(trial), num_classes, EPOCHS)
         params.append(trial.params)
         draw.tell(trial, 0.0)
     return params

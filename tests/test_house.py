@@ -38,3 +38,21 @@ def test_other_packages_are_imported_through_their_init_only(path):
         assert not [name for name in imports(path) if name.split(".")[0] == "tuning"]
     if own == "data_pipeline":
         assert not [name for name in imports(path) if name.split(".")[0] == "models"]
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda path: str(path.relative_to(REPO)))
+def test_no_module_is_over_300_lines(path):
+    assert len(path.read_text().splitlines()) <= 300, f"{path.relative_to(REPO)}: split it by what its parts do"
+
+
+@pytest.mark.slow
+def test_the_cli_and_the_name_tables_load_without_keras():
+    """Argument errors come back at once: the CLI, the family registry and the engines' names do not
+    import Keras (4-6 s); a family's space and baseline load it when asked."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tuning.cli, tuning.families, tuning.engines; "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,7 +11,8 @@ from optuna.trial import TrialState
 import models
 from tests.conftest import run_tune
 from tuning.workers.kerastuner import KerasTunerSampler
-from tuning.trial.spaces import SPACES, config_from_params
+from tuning.families import FAMILIES
+from tuning.trial.spaces import config_from_params
 
 
 def test_sampler_clamps_into_the_range_asked_now_and_records_it():
@@ -24,13 +25,13 @@ def test_sampler_clamps_into_the_range_asked_now_and_records_it():
     assert set(sampler.params) == {"conv_blocks", "padding"}
 
 
-@pytest.mark.parametrize("family", sorted(SPACES))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_space_gives_valid_configs_through_kerastuner_hyperparameters(family):
     # KerasTuner hands boolean choices back as 0/1; a config with augment=0 is refused by the models
     hp = keras_tuner.HyperParameters()
     for seed in range(30):
         sampler = KerasTunerSampler(hp)
-        config = SPACES[family](sampler, 47, 4)
+        config = FAMILIES[family].space(sampler, 47, 4)
         models.parse_config(config)  # ConfigError on a value of the wrong type or range
         assert config == config_from_params(family, sampler.params, 47, 4)
         for registered in hp.space:  # KerasTuner's next draw: every name seen so far, at random

@@ -4,9 +4,10 @@ import pytest
 from data_pipeline import SPLITS
 from models import baseline_config, normalize, parse_config
 from tuning.study.samplers import SAMPLERS, make_sampler, startup_trials
-from tuning.trial.spaces import (CNN_MAX_MACS, SPACES, OptunaSampler, baseline_params, cnn_macs, config_from_params,
+from tuning.families import FAMILIES
+from tuning.trial.spaces import (CNN_MAX_MACS, OptunaSampler, baseline_params, cnn_macs, config_from_params,
                            epoch_range)
-from tuning.study.starting_points import KNOWN_GOOD, known_good
+from tuning.study.starting_points import known_good
 
 
 def draws(family, sampler, n, num_classes=47, max_epochs=8):
@@ -15,13 +16,13 @@ def draws(family, sampler, n, num_classes=47, max_epochs=8):
     configs = []
     for _ in range(n):
         trial = study.ask()
-        config = SPACES[family](OptunaSampler(trial), num_classes, max_epochs)
+        config = FAMILIES[family].space(OptunaSampler(trial), num_classes, max_epochs)
         configs.append((trial, config))
         study.tell(trial, config["learning_rate"] * 100)  # any value that depends on the params
     return study, configs
 
 
-@pytest.mark.parametrize("family", sorted(SPACES))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_sampled_point_is_a_valid_config_and_replays(family):
     _, configs = draws(family, optuna.samplers.RandomSampler(seed=1), 150)
     for trial, config in configs:
@@ -47,7 +48,7 @@ def test_the_cost_bound_admits_the_original_big_cnn():
     assert cnn_macs([64, 128, 256, 256], [2, 2, 2, 2], 5, "same") > CNN_MAX_MACS  # what the old space could draw
 
 
-@pytest.mark.parametrize("family", sorted(SPACES))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 @pytest.mark.parametrize("split", sorted(SPLITS))
 def test_baseline_params_are_the_original_model_but_its_batch_norm_momentum(family, split):
     classes = SPLITS[split].num_classes
@@ -71,7 +72,7 @@ def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_b
     seen = set()
     for _ in range(30):
         trial = study.ask()
-        config = SPACES["vgg16"](OptunaSampler(trial), 10, 4, fine_tune_blocks=fine_tune_blocks)
+        config = FAMILIES["vgg16"].space(OptunaSampler(trial), 10, 4, fine_tune_blocks=fine_tune_blocks)
         seen.add(config["trainable_blocks"])
         assert ("trainable_blocks" in trial.params) == bool(fine_tune_blocks)
         study.tell(trial, 0.5)
@@ -84,14 +85,14 @@ def enqueued_points(family, max_epochs):
     return [baseline_params(family, "balanced", 47, max_epochs), *known_good(family, max_epochs)]
 
 
-@pytest.mark.parametrize("family", sorted(SPACES))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 @pytest.mark.parametrize("max_epochs", [1, 4, 10, 40])
 def test_the_starting_points_lie_inside_the_space_for_any_epoch_budget(family, max_epochs, recwarn):
     study = optuna.create_study()
     for params in enqueued_points(family, max_epochs):
         study.enqueue_trial(params)
         trial = study.ask()
-        config = SPACES[family](OptunaSampler(trial), 47, max_epochs)
+        config = FAMILIES[family].space(OptunaSampler(trial), 47, max_epochs)
         assert trial.params == {key: value for key, value in params.items() if key in trial.params}
         assert config_from_params(family, trial.params, 47, max_epochs) == config
         assert epoch_range(max_epochs)[0] <= config["epochs"] <= max_epochs
@@ -100,7 +101,7 @@ def test_the_starting_points_lie_inside_the_space_for_any_epoch_budget(family, m
 
 
 def test_known_good_configs_are_generic_and_strong_by_construction():
-    for family, points in KNOWN_GOOD.items():
+    for family, points in ((f.name, f.known_good) for f in FAMILIES.values()):
         assert 1 <= len(points) <= 2
         for params in points:
             assert params["lr_schedule"] == "warmup_cosine" and params["optimizer"] in ("adam", "adamw")
@@ -122,17 +123,22 @@ def test_tpe_startup_trials_scale_with_the_budget(target, startup):
     assert startup_trials(target) == startup
 
 
-def test_every_table_of_names_agrees():
-    """Family names live in tables the CLI, spaces, models and starting points each read; a name added
-    to one and not the others would fail at run time, so fail here. Every KerasTuner strategy named
-    is a keras_tuner class."""
+def test_every_registered_family_carries_a_space_a_baseline_and_known_good_configs_models_can_build():
+    """A family is registered once (tuning.families); what it carries must exist: a space whose draws
+    and known-good points are configs of that family, a baseline, and a builder in `models`. Every
+    KerasTuner strategy named is a keras_tuner class."""
     import keras_tuner
     import models
-    from tuning.names import MODELS, TUNERS
+    from tuning.engines import TUNERS
+    from tuning.families import MODELS
 
-    assert set(MODELS) == set(SPACES) == set(models.FAMILIES) - {"ensemble"} == set(KNOWN_GOOD)  # an ensemble is of tuned ones
-    for family in MODELS:
-        assert models.baseline_config(family, "mnist", 10)["family"] == family
+    assert MODELS == tuple(FAMILIES) and set(MODELS) < set(models.FAMILIES)  # models also builds ensembles
+    for family in FAMILIES.values():
+        assert family.baseline("mnist", 10)["family"] == family.name
+        config = family.space(OptunaSampler(optuna.create_study().ask()), 10, 2)
+        assert config["family"] == family.name and models.parse_config(config)
+        assert all(config_from_params(family.name, {**params, "epochs": 2}, 10, 2)["family"] == family.name
+                   for params in family.known_good)
     assert all(issubclass(getattr(keras_tuner, name), keras_tuner.Tuner) for name in TUNERS.values())
 
 
@@ -200,7 +206,7 @@ def test_a_bounded_study_draws_only_conv_stacks_within_its_bound():
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
     costs = []
     for _ in range(200):
-        config = SPACES["cnn"](OptunaSampler(study.ask()), 62, 3, max_macs=16_000_000)
+        config = FAMILIES["cnn"].space(OptunaSampler(study.ask()), 62, 3, max_macs=16_000_000)
         costs.append(cnn_macs(config["filters"], config["convs_per_block"], config["kernel_size"], config["padding"]))
         if costs[-1] > 16_000_000:
             assert config["filters"][0] == 16

@@ -10,7 +10,8 @@ from tuning.settings import StudySettings
 from tuning.workers.loop import run_trials
 from tuning.errors import UserError
 from tuning.trial.objective import Objective
-from tuning.trial.spaces import SPACES, OptunaSampler
+from tuning.families import FAMILIES
+from tuning.trial.spaces import OptunaSampler
 from tuning.study.starting_points import known_good, warm_start
 
 CHECKSUMS = {"train-images": "aa"}
@@ -29,7 +30,7 @@ def finished_study(storage, split, model, values):
     draw = optuna.samplers.RandomSampler(seed=5)
     for value in values:
         trial = optuna.create_study(sampler=draw).ask()
-        SPACES[model](OptunaSampler(trial), 47, 4)
+        FAMILIES[model].space(OptunaSampler(trial), 47, 4)
         study.add_trial(optuna.trial.create_trial(params=trial.params, distributions=trial.distributions, value=value))
     return study
 

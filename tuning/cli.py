@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from data_pipeline import SPLITS
-from tuning.names import MODELS, TUNERS
+from tuning.engines import ENGINES, TUNERS
+from tuning.families import MODELS
 from tuning.study.pruners import PRUNERS
 from tuning.study.samplers import SAMPLERS
 from tuning.settings import IMAGES_PER_TRIAL
@@ -99,7 +100,7 @@ SHARED = {
 
 
 def start_options(p) -> None:
-    p.add_argument("--engine", default="optuna", choices=("optuna", "kerastuner"))
+    p.add_argument("--engine", default="optuna", choices=ENGINES)
     p.add_argument("--tuner", choices=TUNERS,
                    help="KerasTuner's search strategy, with --engine kerastuner (default hyperband)")
     p.add_argument("--sampler", choices=SAMPLERS, help="Optuna's sampler (default tpe)")

@@ -15,7 +15,7 @@ import time
 
 from data_pipeline import load_split, parse_split_list, resolve_data_dir
 from tuning.errors import UserError
-from tuning.names import MODELS
+from tuning.families import MODELS
 from tuning.settings import study_name
 from tuning.study.storage import open_storage, resolve_url
 from tuning.workers.children import spawn, wait_or_stop

@@ -23,7 +23,7 @@ import models
 from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
 from tuning.errors import UserError, check_writable_folder
-from tuning.names import MODELS
+from tuning.families import FAMILIES
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
 from tuning.settings import final_config, vgg16_weights_keys
@@ -77,10 +77,10 @@ def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights,
                 configs[f"{name}-final"] = final_config(config)
         if not configs:
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
-    for family in MODELS:
-        if family in wanted:
-            overrides = vgg16_weights_keys(vgg_weights) if family == "vgg16" else {}
-            configs[f"baseline-{family}"] = models.baseline_config(family, split.name, split.num_classes, **overrides)
+    for family in FAMILIES.values():
+        if family.name in wanted:
+            overrides = vgg16_weights_keys(vgg_weights) if family.name == "vgg16" else {}
+            configs[f"baseline-{family.name}"] = family.baseline(split.name, split.num_classes, **overrides)
     return {name: models.normalize(with_epochs(config, epochs)) for name, config in configs.items()}
 
 

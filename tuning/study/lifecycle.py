@@ -12,7 +12,8 @@ import time
 import optuna
 from optuna.trial import TrialState
 
-from models import baseline_config, normalize
+from models import normalize
+from tuning.families import FAMILIES
 from tuning.errors import UserError
 from tuning.provenance import versions
 from tuning.study.storage import check_study_exists
@@ -95,7 +96,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     if engine == "optuna":  # KerasTuner draws its own trials; an enqueued one would wait forever
         num_classes = settings.num_classes
         weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
-        original = baseline_config(settings.model, settings.split, num_classes, **weights)
+        original = FAMILIES[settings.model].baseline(settings.split, num_classes, **weights)
         original["epochs"] = min(original["epochs"], settings.max_epochs)
         # skip_if_exists: a worker that finds the creator dead initializes again
         if settings.reference:

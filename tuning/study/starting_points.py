@@ -1,8 +1,7 @@
 """Where a study starts: the original study's model first (the reference), then the best configs
 of a related study when asked (`--warm-start`), then configs known to work on 28x28 handwriting.
 
-The known-good configs are generic: the same for every split and not tuned on the dev data, so
-the best-so-far is a sound model within a study's first minutes whatever the split.
+Each family carries its known-good configs (tuning.families).
 """
 
 from __future__ import annotations
@@ -14,45 +13,18 @@ from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
+from tuning.families import FAMILIES
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
 from tuning.study.storage import check_study_name
 from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, conv_macs, epoch_range
-
-_ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosine", "batch_size": 128}
-
-KNOWN_GOOD: dict[str, list[dict]] = {
-    "cnn": [
-        # Keras' "Simple MNIST convnet" example (conv 32, pool, conv 64, pool, dense: about 99% on
-        # MNIST in a dozen epochs) with a third block, batch norm that settles within an epoch and a
-        # warm-up-cosine schedule, which is what lets it converge in a 2-4 epoch trial.
-        {"padding": "same", "kernel_size": 3, "conv_blocks": 3, "filters_growth": 2.0, "filters_base": 32,
-         "block1_convs": 1, "block2_convs": 1, "block3_convs": 1, "batch_norm": True, "block_dropout": 0.1,
-         "head": "flatten", "dense_layers": 1, "dense1_units": 128, "dense_dropout": 0.3,
-         "label_smoothing": 0.0, "augment": False, **_ADAM},
-        # The double-conv VGG pattern of the strongest simple MNIST CNNs (32C3-32C3-P-64C3-64C3-P-dense,
-        # e.g. Deotte's Kaggle study "How to choose CNN architecture MNIST", 99.75%), with AdamW.
-        {"padding": "same", "kernel_size": 3, "conv_blocks": 2, "filters_growth": 2.0, "filters_base": 32,
-         "block1_convs": 2, "block2_convs": 2, "batch_norm": True, "block_dropout": 0.2,
-         "dense_layers": 1, "dense1_units": 256, "dense_dropout": 0.4, "label_smoothing": 0.0, "augment": False,
-         **_ADAM, "optimizer": "adamw", "learning_rate": 1e-3, "weight_decay": 4e-3},
-    ],
-    # The classic two-hidden-layer MLP (Keras' mnist_mlp example, about 98.4% on MNIST), scheduled.
-    "mlp": [{"layers": 2, "layer1_units": 1024, "layer2_units": 512, "dropout": 0.2, "activation": "relu",
-             "label_smoothing": 0.0, **_ADAM, "learning_rate": 1e-3}],
-    # A pooled head on the frozen base: global average pooling and one hidden layer is the standard
-    # transfer-learning head (Keras' transfer-learning guide); small l2, scheduled Adam.
-    "vgg16": [{"trainable_blocks": 0, "head": "gap", "dense_layers": 1, "dense1_units": 256, "dropout": 0.3,
-               "l2": 1e-4, **_ADAM, "learning_rate": 1e-3}],
-}
-
 
 def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> list[dict]:
     """The family's known-good params, trained for the study's epoch budget, at most the original
     study's 10 epochs (the top of the space's lowest epoch range, so always a point of the space),
     and within the study's cost bound: on byclass-dev the second CNN (18M multiply-adds, 16M allowed)
     takes 10 minutes of a 2-hour study for no better a result than the first."""
-    points = [{**params, "epochs": min(max_epochs, BASELINE_EPOCHS)} for params in KNOWN_GOOD[family]]
+    points = [{**params, "epochs": min(max_epochs, BASELINE_EPOCHS)} for params in FAMILIES[family].known_good]
     return [params for params in points if within_bound(family, params, max_epochs, max_macs)]
 
 

@@ -8,10 +8,10 @@ and, replayed over a trial's stored params (`FixedSampler`), turns params back i
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
-from models import baseline_config, normalize
-from models import BASELINE_EPOCHS
+from models import BASELINE_EPOCHS, normalize
+from tuning.families import FAMILIES
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
 #: with few steps per epoch it barely moves (its draws end near chance).
@@ -189,18 +189,15 @@ def vgg16_space(s: Sampler, num_classes: int, max_epochs: int, weights: str | No
     )
 
 
-SPACES: dict[str, Callable[..., dict]] = {"cnn": cnn_space, "mlp": mlp_space, "vgg16": vgg16_space}
-
-
 def config_from_params(family: str, params: dict, num_classes: int, max_epochs: int, **space_kwargs) -> dict:
     """The `models.build` config a trial's params stand for."""
-    return SPACES[family](FixedSampler(params), num_classes, max_epochs, **space_kwargs)
+    return FAMILIES[family].space(FixedSampler(params), num_classes, max_epochs, **space_kwargs)
 
 
 def baseline_params(family: str, split: str, num_classes: int, max_epochs: int) -> dict:
     """The original study's model for `split` as a point of the space. The space never draws its
     batch-norm momentum (0.99), so its trial trains `baseline_config` itself (engine.initialize)."""
-    config = baseline_config(family, split, num_classes)
+    config = FAMILIES[family].baseline(split, num_classes)
     dense = config.get("dense_units", [])
     params = {
         "optimizer": config["optimizer"],
