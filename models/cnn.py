@@ -39,10 +39,16 @@ class CNNConfig(TrainingConfig):
                 f"cnn config: convs_per_block has {len(self.convs_per_block)} entries for "
                 f"{len(self.filters)} blocks; give one entry, or one per block"
             )
+        check_size("cnn", self.estimated_params())
+
+    def estimated_params(self) -> int:
+        """How many weights the model has (Keras' count_params), without building it."""
         size, channels, conv_params = 28, 1, 0
         for filters, convs in zip(self.filters, self.convs_per_block):
-            conv_params += convs * self.kernel_size**2 * max(channels, filters) * filters
-            channels = filters
+            for _ in range(convs):  # kernels and biases, then a block's batch norm: four vectors
+                conv_params += (self.kernel_size**2 * channels + 1) * filters
+                channels = filters
+            conv_params += 4 * filters * self.batch_norm
             if self.padding == "valid":
                 size -= convs * (self.kernel_size - 1)
             if self.pooling:
@@ -53,7 +59,7 @@ class CNNConfig(TrainingConfig):
                     f"'{self.padding}' convolutions shrink 28x28 to nothing; use padding 'same' or fewer blocks"
                 )
         features = size * size * channels if self.head == "flatten" else channels
-        check_size("cnn", conv_params + dense_params(features, self.dense_units, self.num_classes))
+        return conv_params + dense_params(features, self.dense_units, self.num_classes)
 
 
 def augmentation() -> keras.Sequential:

@@ -20,7 +20,11 @@ class MLPConfig(TrainingConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_size("mlp", dense_params(28 * 28, self.units, self.num_classes))
+        check_size("mlp", self.estimated_params())
+
+    def estimated_params(self) -> int:
+        """How many weights the model has, without building it."""
+        return dense_params(28 * 28, self.units, self.num_classes)
 
 
 @register("mlp", MLPConfig)

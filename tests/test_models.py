@@ -202,11 +202,20 @@ def test_a_model_too_big_for_the_machine_is_refused_before_it_is_built(config):
         models.parse_config(config)
 
 
-def test_the_size_estimate_matches_keras_for_the_baselines():
-    from models._config import MAX_PARAMS
+@pytest.mark.parametrize("family", ["cnn", "mlp"])
+def test_the_size_estimate_matches_keras_for_the_baselines_and_drawn_configs(family):
+    """The size limit is checked on an estimate, before a model is built: it must be the count Keras
+    gets once the model exists, for the original models and for draws of the whole space."""
+    import optuna
 
-    for family in ("cnn", "mlp"):
-        assert build(baseline_config(family, "balanced", 47)).count_params() < MAX_PARAMS
+    from tuning.families import FAMILIES
+    from tuning.trial.spaces import OptunaSampler
+
+    draws = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    configs = [baseline_config(family, split, 47) for split in ("balanced", "byclass", "mnist")]
+    configs += [FAMILIES[family].space(OptunaSampler(draws.ask()), 47, 3) for _ in range(8)]
+    for config in configs:
+        assert models.parse_config(config).estimated_params() == build(config).count_params(), config
 
 
 def test_an_ensemble_is_one_model_that_averages_its_members_softmax():
