@@ -11,8 +11,7 @@ from optuna.trial import TrialState
 import models
 from tests.conftest import run_tune
 from tuning.workers.kerastuner import KerasTunerSampler
-from tuning.families import FAMILIES
-from tuning.trial.spaces import config_from_params
+from tuning.families import FAMILIES, config_from_params
 
 
 def test_sampler_clamps_into_the_range_asked_now_and_records_it():

@@ -4,8 +4,8 @@ import pytest
 from data_pipeline import SPLITS
 from models import baseline_config, normalize, parse_config
 from tuning.study.samplers import SAMPLERS, make_sampler, startup_trials
-from tuning.families import FAMILIES
-from tuning.trial.spaces import (CNN_MAX_MACS, OptunaSampler, baseline_params, cnn_macs, config_from_params,
+from tuning.families import FAMILIES, config_from_params
+from tuning.trial.spaces import (CNN_MAX_MACS, OptunaSampler, baseline_params, cnn_macs,
                            epoch_range)
 from tuning.study.starting_points import known_good
 

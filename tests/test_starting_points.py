@@ -88,7 +88,8 @@ def test_on_a_large_split_only_starting_points_within_the_cost_bound_are_queued(
     costlier warm-start configs are left out, the cheapest first one stays."""
     import dataclasses
 
-    from tuning.trial.spaces import config_from_params, conv_macs
+    from tuning.families import config_from_params
+    from tuning.trial.spaces import conv_macs
 
     bound = 16_000_000
     assert len(known_good("cnn", 3)) == 2 and len(known_good("cnn", 3, bound)) == 1

@@ -66,3 +66,10 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
 )}
 
 MODELS = tuple(FAMILIES)  # the names `--model` / `--models` offer
+
+
+def config_from_params(family: str, params: dict, num_classes: int, max_epochs: int, **space_kwargs) -> dict:
+    """The `models.build` config a trial's params stand for: the family's space replayed over them."""
+    from tuning.trial.spaces import FixedSampler
+
+    return FAMILIES[family].space(FixedSampler(params), num_classes, max_epochs, **space_kwargs)

@@ -13,11 +13,11 @@ from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
-from tuning.families import FAMILIES
+from tuning.families import FAMILIES, config_from_params
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
 from tuning.study.storage import check_study_name
-from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, conv_macs, epoch_range
+from tuning.trial.spaces import BASELINE_EPOCHS, conv_macs, epoch_range
 
 def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> list[dict]:
     """The family's known-good params, trained for the study's epoch budget, at most the original

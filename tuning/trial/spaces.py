@@ -3,15 +3,14 @@
 A space function asks its sampler for values and returns the `models.build` config they make.
 The same function therefore drives an Optuna trial (`OptunaSampler`), KerasTuner hyperparameters,
 and, replayed over a trial's stored params (`FixedSampler`), turns params back into the config:
-`config_from_params` is that one function.
+`tuning.families.config_from_params` is that replay.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, Sequence
 
-from models import BASELINE_EPOCHS, normalize
-from tuning.families import FAMILIES
+from models import BASELINE_EPOCHS, baseline_config, normalize
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
 #: with few steps per epoch it barely moves (its draws end near chance).
@@ -189,15 +188,10 @@ def vgg16_space(s: Sampler, num_classes: int, max_epochs: int, weights: str | No
     )
 
 
-def config_from_params(family: str, params: dict, num_classes: int, max_epochs: int, **space_kwargs) -> dict:
-    """The `models.build` config a trial's params stand for."""
-    return FAMILIES[family].space(FixedSampler(params), num_classes, max_epochs, **space_kwargs)
-
-
 def baseline_params(family: str, split: str, num_classes: int, max_epochs: int) -> dict:
     """The original study's model for `split` as a point of the space. The space never draws its
     batch-norm momentum (0.99), so its trial trains `baseline_config` itself (engine.initialize)."""
-    config = FAMILIES[family].baseline(split, num_classes)
+    config = baseline_config(family, split, num_classes)
     dense = config.get("dense_units", [])
     params = {
         "optimizer": config["optimizer"],
