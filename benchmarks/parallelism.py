@@ -31,14 +31,13 @@ def fixed_params(model: str, num_classes: int, count: int) -> list[dict]:
     """`count` points of the search space, the same on every call."""
     import optuna
 
-    from tuning.families import FAMILIES
-    from tuning.trial.spaces import OptunaSampler
+    from tuning.trial.spaces import OptunaSampler, space_of
 
     draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     params = []
     for _ in range(count):
         trial = draw.ask()
-        FAMILIES[model].space(OptunaSampler(trial), num_classes, EPOCHS)
+        space_of(model)(OptunaSampler(trial), num_classes, EPOCHS)
         params.append(trial.params)
         draw.tell(trial, 0.0)
     return params

@@ -11,7 +11,8 @@ from optuna.trial import TrialState
 import models
 from tests.conftest import run_tune
 from tuning.workers.kerastuner import KerasTunerSampler
-from tuning.families import FAMILIES, config_from_params
+from tuning.families import FAMILIES
+from tuning.trial.spaces import config_from_params, space_of
 
 
 def test_sampler_clamps_into_the_range_asked_now_and_records_it():
@@ -30,7 +31,7 @@ def test_every_space_gives_valid_configs_through_kerastuner_hyperparameters(fami
     hp = keras_tuner.HyperParameters()
     for seed in range(30):
         sampler = KerasTunerSampler(hp)
-        config = FAMILIES[family].space(sampler, 47, 4)
+        config = space_of(family)(sampler, 47, 4)
         models.parse_config(config)  # ConfigError on a value of the wrong type or range
         assert config == config_from_params(family, sampler.params, 47, 4)
         for registered in hp.space:  # KerasTuner's next draw: every name seen so far, at random

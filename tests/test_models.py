@@ -208,12 +208,11 @@ def test_the_size_estimate_matches_keras_for_the_baselines_and_drawn_configs(fam
     gets once the model exists, for the original models and for draws of the whole space."""
     import optuna
 
-    from tuning.families import FAMILIES
-    from tuning.trial.spaces import OptunaSampler
+    from tuning.trial.spaces import OptunaSampler, space_of
 
     draws = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
     configs = [baseline_config(family, split, 47) for split in ("balanced", "byclass", "mnist")]
-    configs += [FAMILIES[family].space(OptunaSampler(draws.ask()), 47, 3) for _ in range(8)]
+    configs += [space_of(family)(OptunaSampler(draws.ask()), 47, 3) for _ in range(8)]
     for config in configs:
         assert models.parse_config(config).estimated_params() == build(config).count_params(), config
 

@@ -4,8 +4,8 @@ import pytest
 from data_pipeline import SPLITS
 from models import baseline_config, normalize, parse_config
 from tuning.study.samplers import SAMPLERS, make_sampler, startup_trials
-from tuning.families import FAMILIES, config_from_params
-from tuning.trial.spaces import (CNN_MAX_MACS, OptunaSampler, baseline_params, cnn_macs,
+from tuning.families import FAMILIES
+from tuning.trial.spaces import (CNN_MAX_MACS, config_from_params, space_of, OptunaSampler, baseline_params, cnn_macs,
                            epoch_range)
 from tuning.study.starting_points import known_good
 
@@ -16,7 +16,7 @@ def draws(family, sampler, n, num_classes=47, max_epochs=8):
     configs = []
     for _ in range(n):
         trial = study.ask()
-        config = FAMILIES[family].space(OptunaSampler(trial), num_classes, max_epochs)
+        config = space_of(family)(OptunaSampler(trial), num_classes, max_epochs)
         configs.append((trial, config))
         study.tell(trial, config["learning_rate"] * 100)  # any value that depends on the params
     return study, configs
@@ -72,7 +72,7 @@ def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_b
     seen = set()
     for _ in range(30):
         trial = study.ask()
-        config = FAMILIES["vgg16"].space(OptunaSampler(trial), 10, 4, fine_tune_blocks=fine_tune_blocks)
+        config = space_of("vgg16")(OptunaSampler(trial), 10, 4, fine_tune_blocks=fine_tune_blocks)
         seen.add(config["trainable_blocks"])
         assert ("trainable_blocks" in trial.params) == bool(fine_tune_blocks)
         study.tell(trial, 0.5)
@@ -92,7 +92,7 @@ def test_the_starting_points_lie_inside_the_space_for_any_epoch_budget(family, m
     for params in enqueued_points(family, max_epochs):
         study.enqueue_trial(params)
         trial = study.ask()
-        config = FAMILIES[family].space(OptunaSampler(trial), 47, max_epochs)
+        config = space_of(family)(OptunaSampler(trial), 47, max_epochs)
         assert trial.params == {key: value for key, value in params.items() if key in trial.params}
         assert config_from_params(family, trial.params, 47, max_epochs) == config
         assert epoch_range(max_epochs)[0] <= config["epochs"] <= max_epochs
@@ -135,7 +135,7 @@ def test_every_registered_family_carries_a_space_a_baseline_and_known_good_confi
     assert MODELS == tuple(FAMILIES) and set(MODELS) < set(models.FAMILIES)  # models also builds ensembles
     for family in FAMILIES.values():
         assert family.baseline("mnist", 10)["family"] == family.name
-        config = family.space(OptunaSampler(optuna.create_study().ask()), 10, 2)
+        config = space_of(family.name)(OptunaSampler(optuna.create_study().ask()), 10, 2)
         assert config["family"] == family.name and models.parse_config(config)
         assert all(config_from_params(family.name, {**params, "epochs": 2}, 10, 2)["family"] == family.name
                    for params in family.known_good)
@@ -206,7 +206,7 @@ def test_a_bounded_study_draws_only_conv_stacks_within_its_bound():
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
     costs = []
     for _ in range(200):
-        config = FAMILIES["cnn"].space(OptunaSampler(study.ask()), 62, 3, max_macs=16_000_000)
+        config = space_of("cnn")(OptunaSampler(study.ask()), 62, 3, max_macs=16_000_000)
         costs.append(cnn_macs(config["filters"], config["convs_per_block"], config["kernel_size"], config["padding"]))
         if costs[-1] > 16_000_000:
             assert config["filters"][0] == 16

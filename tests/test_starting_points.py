@@ -10,8 +10,7 @@ from tuning.settings import StudySettings
 from tuning.workers.loop import run_trials
 from tuning.errors import UserError
 from tuning.trial.objective import Objective
-from tuning.families import FAMILIES
-from tuning.trial.spaces import OptunaSampler
+from tuning.trial.spaces import OptunaSampler, space_of
 from tuning.study.starting_points import known_good, warm_start
 
 CHECKSUMS = {"train-images": "aa"}
@@ -30,7 +29,7 @@ def finished_study(storage, split, model, values):
     draw = optuna.samplers.RandomSampler(seed=5)
     for value in values:
         trial = optuna.create_study(sampler=draw).ask()
-        FAMILIES[model].space(OptunaSampler(trial), 47, 4)
+        space_of(model)(OptunaSampler(trial), 47, 4)
         study.add_trial(optuna.trial.create_trial(params=trial.params, distributions=trial.distributions, value=value))
     return study
 
@@ -88,7 +87,7 @@ def test_on_a_large_split_only_starting_points_within_the_cost_bound_are_queued(
     costlier warm-start configs are left out, the cheapest first one stays."""
     import dataclasses
 
-    from tuning.families import config_from_params
+    from tuning.trial.spaces import config_from_params
     from tuning.trial.spaces import conv_macs
 
     bound = 16_000_000

@@ -3,15 +3,14 @@ timm's registry carries a model's pretrained configs: its search space, its base
 study's model, the reference trial and the benchmark's baseline row) and the known-good configs a
 study starts from.
 
-Free of heavy imports, so the CLI reads the names at once: the space (tuning.trial.spaces) and the
-baseline (models.baselines) load Keras, and are looked up when a trial or a benchmark asks.
+Free of heavy imports, so the CLI reads the names at once: a family names its space, which
+tuning.trial.spaces defines and looks up (`space_of`); its baseline (models.baselines) loads Keras
+when a study or a benchmark asks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
-from typing import Callable
 
 _ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosine", "batch_size": 128}
 
@@ -19,15 +18,10 @@ _ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosi
 @dataclass(frozen=True)
 class Family:
     name: str
-    space_name: str  # its define-by-run space in tuning.trial.spaces
+    space_name: str  # its define-by-run space, a function of tuning.trial.spaces
     #: generic starting points: the same for every split and not tuned on the dev data, so a study's
     #: best-so-far is a sound model within its first minutes whatever the split
     known_good: tuple[dict, ...]
-
-    @property
-    def space(self) -> Callable[..., dict]:
-        """fn(sampler, num_classes, max_epochs, **space_kwargs) -> models.build config."""
-        return getattr(import_module("tuning.trial.spaces"), self.space_name)
 
     def baseline(self, split: str, num_classes: int, **overrides) -> dict:
         """The original study's model of this family for `split` (models.baselines)."""
@@ -67,9 +61,3 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
 
 MODELS = tuple(FAMILIES)  # the names `--model` / `--models` offer
 
-
-def config_from_params(family: str, params: dict, num_classes: int, max_epochs: int, **space_kwargs) -> dict:
-    """The `models.build` config a trial's params stand for: the family's space replayed over them."""
-    from tuning.trial.spaces import FixedSampler
-
-    return FAMILIES[family].space(FixedSampler(params), num_classes, max_epochs, **space_kwargs)

@@ -14,7 +14,7 @@ from data_pipeline import write_atomic
 from tuning.settings import StudySettings, final_config
 from tuning.errors import UserError
 from tuning.provenance import versions
-from tuning.families import config_from_params
+from tuning.trial.spaces import config_from_params
 
 BEST_DIR = Path("studies/best")
 

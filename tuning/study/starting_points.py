@@ -13,7 +13,8 @@ from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
-from tuning.families import FAMILIES, config_from_params
+from tuning.families import FAMILIES
+from tuning.trial.spaces import config_from_params
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
 from tuning.study.storage import check_study_name

@@ -19,8 +19,7 @@ from tuning.provenance import worker_identity
 from tuning.settings import StudySettings
 from tuning.trial.artifacts import publish
 from tuning.trial.feature_cache import FeatureCache
-from tuning.families import FAMILIES
-from tuning.trial.spaces import OptunaSampler
+from tuning.trial.spaces import OptunaSampler, space_of
 from tuning.trial.training import fit, predict_classes, release_memory, set_seed
 
 
@@ -124,7 +123,7 @@ class Objective:
             # a queued starting point may lie past this study's cost bound (tuning.settings.max_macs):
             # it runs as queued, which is what Optuna's warning would say on every such trial
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
-            config = FAMILIES[self.family].space(OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
+            config = space_of(self.family)(OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
         config = trial.user_attrs.get("fixed_config", config)  # the original study's model, as it was
         trial.set_user_attr("config", config)
         set_seed(self.seed + trial.number)

@@ -3,14 +3,15 @@
 A space function asks its sampler for values and returns the `models.build` config they make.
 The same function therefore drives an Optuna trial (`OptunaSampler`), KerasTuner hyperparameters,
 and, replayed over a trial's stored params (`FixedSampler`), turns params back into the config:
-`tuning.families.config_from_params` is that replay.
+`config_from_params` is that replay. Each family names its space (tuning.families); `space_of` finds it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from models import BASELINE_EPOCHS, baseline_config, normalize
+from tuning.families import FAMILIES
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
 #: with few steps per epoch it barely moves (its draws end near chance).
@@ -186,6 +187,17 @@ def vgg16_space(s: Sampler, num_classes: int, max_epochs: int, weights: str | No
             **training_keys(s, max_epochs),
         }
     )
+
+
+def space_of(family: str) -> Callable[..., dict]:
+    """The define-by-run space the registered `family` names: fn(sampler, num_classes, max_epochs,
+    **space_kwargs) -> models.build config."""
+    return globals()[FAMILIES[family].space_name]
+
+
+def config_from_params(family: str, params: dict, num_classes: int, max_epochs: int, **space_kwargs) -> dict:
+    """The `models.build` config a trial's params stand for: the family's space replayed over them."""
+    return space_of(family)(FixedSampler(params), num_classes, max_epochs, **space_kwargs)
 
 
 def baseline_params(family: str, split: str, num_classes: int, max_epochs: int) -> dict:

@@ -20,10 +20,10 @@ from optuna.trial import TrialState
 import models
 from tuning.backend import device_record
 from tuning.engines import TUNERS
-from tuning.families import FAMILIES
 from tuning.provenance import worker_identity
 from tuning.trial.objective import rss_bytes
 from tuning.results.progress import Reporter, counts
+from tuning.trial.spaces import space_of
 from tuning.trial.training import release_memory
 
 STATE_DIR = Path("studies/kerastuner")
@@ -75,7 +75,7 @@ class SpaceHyperModel:
         class HyperModel(keras_tuner.HyperModel):
             def build(inner, hp):
                 self.sampler = KerasTunerSampler(hp)
-                self.config = FAMILIES[family].space(self.sampler, num_classes, max_epochs, **space_kwargs)
+                self.config = space_of(family)(self.sampler, num_classes, max_epochs, **space_kwargs)
                 return models.build(self.config)
 
             def fit(inner, hp, model, *args, **kwargs):
