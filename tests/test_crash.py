@@ -224,6 +224,8 @@ BAD_INPUT = [
      "holds mlp configs, not cnn"),
     (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("cnn", ONLY_THE_ORIGINAL), "holds no tuned trial"),
     (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("cnn", []), "not a tune export"),
+    (["--split", "mnist", "--warm-start", "{folder}/best.json"], an_export("cnn", [{"number": 3, "params": {"layers": 9},
+     "config": {"family": "cnn", "num_classes": 10}}]), "none of its configs fits this study (1 not a point of"),
     (["--split", "mnist", "--trials", "9"], env({"TUNE_TRIALS_PER_PROCESS": "0"}), "TUNE_TRIALS_PER_PROCESS='0'"),
     (["--split", "mnist", "--trials", "9"], env({"TUNE_HEARTBEAT_SECONDS": "soon"}), "TUNE_HEARTBEAT_SECONDS='soon'"),
     (["--split", "mnist", "--trials", "9"], cache_is_a_file, "is a file, not a folder; set EMNIST_CACHE_DIR"),
