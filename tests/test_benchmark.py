@@ -127,6 +127,19 @@ def test_verdicts_say_what_a_comparison_lacks():
     assert "did not train in 3 epochs (near chance)" in untrained
 
 
+def test_the_report_states_each_tuned_models_validation_test_gap_and_flags_one_over_a_point():
+    from tuning.results.report import generalization_lines
+
+    def stats(val, test):
+        return {"val_accuracy": (val, 0.0, 3), "test_accuracy": (test, 0.0, 3)}
+
+    lines = generalization_lines({("byclass", "tuned-cnn"): stats(0.8669, 0.8668), ("mnist", "tuned-mlp"): stats(0.99, 0.975),
+                                  ("mnist", "baseline-cnn"): stats(0.99, 0.90)})
+    assert lines == ["- byclass: tuned-cnn: validation 86.69%, test 86.68%, gap +0.01 pt",
+                     "- mnist: tuned-mlp: validation 99.00%, test 97.50%, gap +1.50 pt: over 1 pt, the config fits "
+                     "the validation images better than new ones"]  # baselines were not chosen on validation
+
+
 def vgg16_cells_trained_on_cached_features(folder, data):
     """The frozen base is the same for every seed: its features are computed once (train, validation,
     test), the head trains and is evaluated on them as in a trial, and the cell keeps the whole model,

@@ -128,6 +128,25 @@ def ensemble_lines(summary) -> list[str]:
     return lines
 
 
+#: A tuned model whose validation accuracy is further than this above its test accuracy was chosen
+#: for the validation images more than it generalizes.
+GAP_POINTS = 1.0
+
+
+def generalization_lines(summary) -> list[str]:
+    """Per tuned row: validation and test accuracy (means over seeds) and the gap between them,
+    in points, flagged where validation is more than GAP_POINTS above test."""
+    lines = []
+    for (split, model), stats in sorted(summary.items()):
+        if not model.startswith("tuned"):
+            continue
+        val, test = stats["val_accuracy"][0], stats["test_accuracy"][0]
+        gap = (val - test) * 100
+        flag = f": over {GAP_POINTS:g} pt, the config fits the validation images better than new ones" if gap > GAP_POINTS else ""
+        lines.append(f"- {split}: {model}: validation {val * 100:.2f}%, test {test * 100:.2f}%, gap {gap:+.2f} pt{flag}")
+    return lines
+
+
 def vgg16_bases(cells: list[dict]) -> list[str]:
     """One plain line per VGG16 base the run used: only ImageNet's makes it transfer learning."""
     bases = {}
@@ -214,7 +233,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(cells)
     notes = [*vgg16_bases(cells), *runs(cells)]
-    ensembles = ensemble_lines(summary)
+    ensembles, gaps = ensemble_lines(summary), generalization_lines(summary)
     plot_accuracy_vs_time(summary, out / "accuracy_vs_fit_time.png")
     plot_learning_curves(cells, out / "learning_curves.png")
     checksums = {name: sha for cell in cells for name, sha in cell["data_checksums"].items()}
@@ -230,6 +249,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         *([*notes, ""] if notes else []),
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
         *(["## Ensembles vs their single tuned model", "", *ensembles, ""] if ensembles else []),
+        *(["## Validation vs test (tuned models)", "", *gaps, ""] if gaps else []),
         *(["## Skipped", "", *[f"- {name}: {reason}" for name, reason in sorted((skipped or {}).items())], ""] if skipped else []),
         "## Evaluation time and accuracy (the original study's table)", "", *main_table(summary), "",
         "## Cost", "", *cost_table(summary), "",
