@@ -5,8 +5,8 @@ from data_pipeline import SPLITS
 from models import baseline_config, normalize, parse_config
 from tuning.study.samplers import SAMPLERS, make_sampler, startup_trials
 from tuning.families import FAMILIES
-from tuning.trial.spaces import (CNN_MAX_MACS, config_from_params, space_of, OptunaSampler, baseline_params, cnn_macs,
-                           epoch_range)
+from tuning.trial.spaces import (CNN_MAX_MACS, OptunaSampler, baseline_params, cnn_macs, config_from_params,
+                                  epoch_range, space_of)
 from tuning.study.starting_points import known_good
 
 
@@ -101,9 +101,9 @@ def test_the_starting_points_lie_inside_the_space_for_any_epoch_budget(family, m
 
 
 def test_known_good_configs_are_generic_and_strong_by_construction():
-    for family, points in ((f.name, f.known_good) for f in FAMILIES.values()):
-        assert 1 <= len(points) <= 2
-        for params in points:
+    for family in FAMILIES.values():
+        assert 1 <= len(family.known_good) <= 2
+        for params in family.known_good:
             assert params["lr_schedule"] == "warmup_cosine" and params["optimizer"] in ("adam", "adamw")
             assert "num_classes" not in params  # the same for every split
 

@@ -60,4 +60,3 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
 )}
 
 MODELS = tuple(FAMILIES)  # the names `--model` / `--models` offer
-

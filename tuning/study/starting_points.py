@@ -14,11 +14,11 @@ from optuna.trial import TrialState
 from models import ConfigError
 from tuning.errors import UserError
 from tuning.families import FAMILIES
-from tuning.trial.spaces import config_from_params
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
 from tuning.study.storage import check_study_name
-from tuning.trial.spaces import BASELINE_EPOCHS, conv_macs, epoch_range
+from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, conv_macs, epoch_range
+
 
 def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> list[dict]:
     """The family's known-good params, trained for the study's epoch budget, at most the original
@@ -31,7 +31,12 @@ def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> lis
 
 def within_bound(family: str, params: dict, max_epochs: int, max_macs: int | None) -> bool:
     """Whether `params` cost no more than the study's bound (tuning.settings.max_macs) lets a draw cost."""
-    return not max_macs or conv_macs(config_from_params(family, params, 10, max_epochs)) <= max_macs
+    return not over_bound(config_from_params(family, params, 10, max_epochs), max_macs)
+
+
+def over_bound(config: dict, max_macs: int | None) -> bool:
+    """Whether a config's conv stack costs more than `max_macs` (None: no bound)."""
+    return bool(max_macs) and conv_macs(config) > max_macs
 
 
 def warm_start(storage, source: str, settings, num_classes: int, top: int) -> list[dict]:
@@ -50,7 +55,7 @@ def warm_start(storage, source: str, settings, num_classes: int, top: int) -> li
         except (KeyError, ConfigError):
             outside += 1  # from an older space: not a point of this one
             continue
-        if not within_bound(settings.model, params, settings.max_epochs, settings.max_macs):
+        if over_bound(config, settings.max_macs):
             costly.append(conv_macs(config))  # costlier than this (larger) split lets a trial be
             continue
         if params not in chosen:
