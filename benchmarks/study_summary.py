@@ -6,8 +6,10 @@ Per study: trials by state, the median *final* validation accuracy (each trial's
 epoch, pruned ones included: what a random draw from the space trains to), how many trials ended
 below 0.5, the best value and trial, the original model's value and seconds (the run's own clock:
 this VM's speed changes from day to day), the wall time from the first trial's start to the last
-one's end and trials per hour over it, and how many sampled draws of the study's second half were
-pruned at their first report (what the laggard rule costs exploration). With `--bar X`,
+one's end and trials per hour over it, how many sampled draws of the study's second half were
+pruned at their first report (what the laggard rule costs exploration), and the search's gain: the
+best sampled config against the best starting point at the highest rung both reached, and how many
+sampled draws stopped at their first rung or reached the top 3. With `--bar X`,
 the minutes until a trial first reached validation accuracy X.
 
     python benchmarks/study_summary.py --storage sqlite:///studies/optuna.db --bar 0.858
@@ -26,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def summary(study, bar: float | None = None) -> dict:
     from optuna.trial import TrialState
 
+    from tuning.study.rungs import ranked, search_gain
+
     trials = [t for t in study.get_trials(deepcopy=False) if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     finals = [t.intermediate_values[max(t.intermediate_values)] for t in trials if t.intermediate_values]
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    best = max(complete, key=lambda t: t.value) if complete else None
+    complete = ranked(trials)
+    best = complete[0] if complete else None  # ranked at the study's highest rung
     original = next((t for t in trials if t.user_attrs.get("baseline")), None)
     starts = [t.datetime_start for t in trials if t.datetime_start]
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
@@ -50,12 +54,15 @@ def summary(study, bar: float | None = None) -> dict:
         "late_draws": len(late),
         "late_pruned_first": sum(t.state == TrialState.PRUNED and len(t.intermediate_values) == 1 for t in late),
         "bar_min": (passed[0] - min(starts)).total_seconds() / 60 if passed and starts else None,
+        "search": search_gain(trials),
         "wall_s": (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0,
     }
 
 
 def main() -> None:
     import optuna
+
+    from tuning.study.rungs import gain_line
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", required=True)
@@ -73,6 +80,7 @@ def main() -> None:
               f"{row['late_pruned_first']} of the second half's {row['late_draws']} sampled draws pruned at their first report"
               + (f", {opts.bar} first reached at {row['bar_min']:.1f} min" if row["bar_min"] is not None else
                  f", {opts.bar} never reached" if opts.bar is not None else ""))
+        print("  " + gain_line(row["search"]))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ speed drift spreads over all of them. Per run: best validation accuracy over wal
 first beat the reference, and the test accuracy of the final best retrained once (`tune benchmark
 --models tuned --seeds 1`). A finished run's folder is kept, so a rerun fills in the rest.
 `results.json` holds {"split", "budget", "reference", "references", "runs": [{"engine", "seed",
-"curve": [[seconds, best_so_far], ...], "best", "test", "trials"}]}.
+"curve": [[seconds, best_so_far], ...], "best", "test", "trials", "search"}]}, where "search" (ours
+only) is the search's gain over its starting points and how many sampled draws stopped at their
+first rung or reached the top 3 (tuning.study.rungs.search_gain).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tuning.settings import study_name  # noqa: E402
+from tuning.study.rungs import gain_line, search_gain  # noqa: E402
 
 ENGINES = {
     "optuna": ["--no-reference"],
@@ -119,8 +122,10 @@ def run(engine: str, seed: int, opts, out: Path) -> dict:
     curve = curve_of(load(name, folder).trials, begin, opts.budget)
     report = folder / "report" / "benchmark.json"
     test = json.loads(report.read_text())[0]["test_accuracy"] if report.exists() else None
+    within = [t for t in load(name, folder).trials if t.datetime_complete and
+              (t.datetime_complete - begin).total_seconds() <= opts.budget]
     return {"engine": engine, "seed": seed, "curve": curve, "best": curve[-1][1] if curve else 0.0, "test": test,
-            "trials": len(curve)}
+            "trials": len(curve), "search": search_gain(within) if engine.startswith("optuna") else None}
 
 
 def first_beat(curve, target: float) -> float | None:
@@ -229,6 +234,9 @@ def main() -> None:
         print(f"| {r['engine']} | {r['seed']} | {r['trials']} | {r['best']:.4f} | "
               f"{f'{beat:.0f} s' if beat is not None else 'never'} | {test} |")
     print(summary(results, target, opts.budget))
+    for r in results:
+        if r.get("search"):
+            print(f"{r['engine']} seed {r['seed']}: {gain_line(r['search'])}")
     print(f"plot: {picture}")
 
 

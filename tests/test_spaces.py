@@ -6,7 +6,7 @@ from models import baseline_config, normalize, parse_config
 from tuning.study.samplers import SAMPLERS, make_sampler, startup_trials
 from tuning.families import FAMILIES
 from tuning.trial.spaces import (CNN_MAX_MACS, OptunaSampler, baseline_params, cnn_macs, config_from_params,
-                                  epoch_range, space_of)
+                                  space_of)
 from tuning.study.starting_points import known_good
 
 
@@ -52,13 +52,18 @@ def test_the_cost_bound_admits_the_original_big_cnn():
 @pytest.mark.parametrize("split", sorted(SPLITS))
 def test_baseline_params_are_the_original_model_but_its_batch_norm_momentum(family, split):
     classes = SPLITS[split].num_classes
-    config = config_from_params(family, baseline_params(family, split, classes, 10), classes, 10)
+    config = config_from_params(family, baseline_params(family, split, classes), classes, 10)
     original = normalize(baseline_config(family, split, classes))
     assert {**config, "batch_norm_momentum": None} == {**original, "batch_norm_momentum": None} if family == "cnn" else config == original
 
 
-def test_baseline_epochs_are_capped_by_the_study_budget():
-    assert baseline_params("cnn", "mnist", 10, 4)["epochs"] == 4
+def test_epochs_are_the_rungs_not_a_drawn_param():
+    """A trial's schedule is its rung's (tuning.study.rungs): never drawn, and an `epochs` among older
+    params (an export from before the rungs) does not override it."""
+    study, configs = draws("cnn", optuna.samplers.RandomSampler(seed=4), 20, max_epochs=6)
+    assert all("epochs" not in trial.params and config["epochs"] == 6 for trial, config in configs)
+    trial, _ = configs[0]
+    assert config_from_params("cnn", {**trial.params, "epochs": 2}, 47, 9)["epochs"] == 9
 
 
 def test_replay_with_missing_param_names_it():
@@ -77,12 +82,12 @@ def test_vgg16_trains_conv_blocks_only_when_fine_tuning_is_asked_for(fine_tune_b
         assert ("trainable_blocks" in trial.params) == bool(fine_tune_blocks)
         study.tell(trial, 0.5)
     assert seen == expected
-    baseline = config_from_params("vgg16", baseline_params("vgg16", "mnist", 10, 4), 10, 4, fine_tune_blocks=fine_tune_blocks)
+    baseline = config_from_params("vgg16", baseline_params("vgg16", "mnist", 10), 10, 4, fine_tune_blocks=fine_tune_blocks)
     assert baseline["trainable_blocks"] == 0
 
 
 def enqueued_points(family, max_epochs):
-    return [baseline_params(family, "balanced", 47, max_epochs), *known_good(family, max_epochs)]
+    return [baseline_params(family, "balanced", 47), *known_good(family, max_epochs)]
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -95,7 +100,7 @@ def test_the_starting_points_lie_inside_the_space_for_any_epoch_budget(family, m
         config = space_of(family)(OptunaSampler(trial), 47, max_epochs)
         assert trial.params == {key: value for key, value in params.items() if key in trial.params}
         assert config_from_params(family, trial.params, 47, max_epochs) == config
-        assert epoch_range(max_epochs)[0] <= config["epochs"] <= max_epochs
+        assert config["epochs"] == max_epochs
         study.tell(trial, 0.5)
     assert not [str(w.message) for w in recwarn if "out of range" in str(w.message)]
 

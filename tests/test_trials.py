@@ -35,8 +35,8 @@ def test_trials_report_every_epoch_and_get_pruned(holdout):
 
 def test_complete_trial_records_its_cost_and_config(holdout):
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({**MLP_PARAMS, "epochs": 2})
-    run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=2), holdout), target=1)
+    study.enqueue_trial(MLP_PARAMS)
+    run_trials(study, Objective(StudySettings("mnist", "mlp", max_epochs=2, ladder=False), holdout), target=1)
     trial = study.trials[0]
     assert trial.state == TrialState.COMPLETE
     assert trial.value == max(trial.intermediate_values.values())
@@ -50,9 +50,9 @@ def test_complete_trial_records_its_cost_and_config(holdout):
 def test_a_large_split_reports_within_the_epoch_and_is_pruned_there(holdout):
     """At 3 reports an epoch the steps are 1..3 x epochs, the epoch's end (steps 3, 6) carries the
     epoch's full validation accuracy, and a pruner can stop a trial a third of the way into its first epoch."""
-    settings = StudySettings("mnist", "mlp", max_epochs=2, reports_per_epoch=3)
+    settings = StudySettings("mnist", "mlp", max_epochs=2, reports_per_epoch=3, ladder=False)
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({**MLP_PARAMS, "epochs": 2})
+    study.enqueue_trial(MLP_PARAMS)
     run_trials(study, Objective(settings, holdout), target=1)
     trial = study.trials[0]
     assert trial.state == TrialState.COMPLETE and list(trial.intermediate_values) == [1, 2, 3, 4, 5, 6]

@@ -63,10 +63,10 @@ def fraction(text: str) -> float:
 
 def model_list(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
-    unknown = [name for name in names if name not in ("tuned", *MODELS)]
+    unknown = [name for name in names if name not in ("tuned", "default", *MODELS)]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown model {unknown[0] if unknown else text!r}; "
-                                         f"choose from tuned, {', '.join(MODELS)}")
+                                         f"choose from tuned, default, {', '.join(MODELS)}")
     return names
 
 
@@ -93,7 +93,8 @@ SHARED = {
                   "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)"},
     "--weights": {"help": "vgg16: imagenet (Keras cache, the default), random (one fixed seeded random base, where "
                   "ImageNet's cannot be had), none (random init per model), or a VGG16 no-top weights file"},
-    "--models": {"type": model_list, "help": "comma list of tuned (the exported configs), cnn, mlp, vgg16"},
+    "--models": {"type": model_list, "help": "comma list of tuned (the exported configs), default (each tuned "
+                  "family's untuned default, trained alike), cnn, mlp, vgg16 (the original study's models)"},
     "--out": {"default": "reports", "help": "report folder (default reports/)"},
     "--quiet": {"action": "store_true", "help": "print less: no per-trial lines, no progress bar"},
 }
@@ -187,7 +188,7 @@ COMMANDS = (
             ("--split", "--model", "--study", "--storage"), export_options),
     Command("benchmark", "retrain best configs and baselines, timed; writes a report", "tuning.commands.benchmark:cmd_benchmark",
             ("--splits", "--data-dir", "--gpus", "--precision", "--models", "--seeds", "--out", "--weights"), benchmark_options,
-            (("models", ("tuned", *MODELS)),)),
+            (("models", ("tuned", "default", *MODELS)),)),
     Command("campaign", "every split and family: tune, export, then benchmark; a rerun resumes",
             "tuning.commands.campaign:cmd_campaign", ("--splits", "--trials", "--storage", "--data-dir", "--models",
                                                       "--max-epochs", "--seed", "--workers", "--seeds", "--out", "--weights"),

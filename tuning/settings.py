@@ -87,6 +87,7 @@ class StudySettings:
     max_macs: int | None = None  # cnn: bound on a drawn conv stack's multiply-adds (max_macs()); None: the space's cap
     reference: bool = True  # trial 0 is the original study's model (--no-reference: left out)
     starting_points: bool = True  # the known-good configs follow it (--no-starting-points: the sampler alone)
+    ladder: bool = True  # configs climb rungs of complete schedules (tuning.study.rungs); False: one schedule
 
     @property
     def num_classes(self) -> int:
@@ -115,7 +116,8 @@ class StudySettings:
                 f"study {study_name} was not made by `tune start` (it lacks {', '.join(missing)}); "
                 "use `tune start --study NAME` for a new one"
             )
-        return cls(**{key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs})
+        stored = {key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs}
+        return cls(**{"ladder": False, **stored})  # a study from before the rungs ran every trial at one schedule
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,9 @@ def check_inputs(splits: list[str], args) -> None:
 
 def cmd_campaign(args) -> int:
     families = list(args.models)
-    if "tuned" in families:
-        raise UserError(f"--models tuned is a benchmark row, not a family to tune; choose from {', '.join(MODELS)}")
+    rows = [name for name in families if name in ("tuned", "default")]
+    if rows:
+        raise UserError(f"--models {rows[0]} is a benchmark row, not a family to tune; choose from {', '.join(MODELS)}")
     plan = campaign_plan(args.splits, families)
     splits = list(dict.fromkeys(split for split, _, _ in plan))  # the benchmark's, before any family is dropped
     check_inputs(splits, args)
@@ -94,7 +95,7 @@ def cmd_campaign(args) -> int:
         step(tuning, args.storage)
         step(["export", "--split", split, "--model", family, "--top", "1"], args.storage)
     print(f"\n[benchmark] {len(splits)} split(s) x tuned + baselines x {args.seeds} seed(s)", flush=True)
-    step(["benchmark", "--splits", ",".join(splits), "--models", ",".join(["tuned", *MODELS]),
+    step(["benchmark", "--splits", ",".join(splits), "--models", ",".join(["tuned", "default", *MODELS]),
           "--seeds", str(args.seeds), "--out", args.out, *(["--weights", args.weights] if args.weights else []),
           *(["--epochs", str(args.benchmark_epochs)] if args.benchmark_epochs else []), *data],
          args.storage)

@@ -8,6 +8,7 @@ import json
 import optuna
 
 from tuning.results.progress import best_trial, counts, printable
+from tuning.study.rungs import gain_line, search_gain
 from tuning.study.storage import open_storage
 
 
@@ -25,6 +26,8 @@ def study_status(study) -> dict:
         "best_value": best.value if best else None,
         "best_trial": best.number if best else None,
         "best_params": best.params if best else None,
+        "best_rung": best.user_attrs.get("rung", "trial") if best else None,
+        "search_gain": search_gain(trials),
         "wall_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else 0.0,
     }
 
@@ -39,10 +42,11 @@ def cmd_status(args) -> int:
     if not rows:
         print("no studies yet; start one with `tune start --split mnist`")
     for row in rows:
-        best = f"best {row['best_value']:.4f} (#{row['best_trial']})" if row["best_value"] is not None else "no complete trial"
+        best = f"best {row['best_value']:.4f} (#{row['best_trial']}, {row['best_rung']} rung)" if row["best_value"] is not None else "no complete trial"
         print(printable(f"{row['study']}: {row['complete']} complete, {row['pruned']} pruned, {row['fail']} failed, "
               f"{row['running']} running; {best}; {row['wall_seconds'] / 60:.1f} min"))
         if row["best_params"]:
             print(printable("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                              for k, v in row["best_params"].items())))
+            print("  " + gain_line(row["search_gain"]))
     return 0

@@ -42,7 +42,7 @@ class BenchmarkPlan:
     """What `tune benchmark` retrains: which splits and models, how many seeds, from where, to where."""
 
     splits: tuple[Split, ...]
-    models: tuple[str, ...]  # "tuned" and/or model families (the original study's baselines)
+    models: tuple[str, ...]  # "tuned", "default" (the untuned default, trained like tuned) and/or families (baselines)
     source: Path = BEST_DIR  # exported configs: a folder or one file
     seeds: int = 3
     epochs: int | None = None  # overrides every model's epochs
@@ -55,9 +55,10 @@ class BenchmarkPlan:
 def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights,
                   schedules: tuple[str, ...] = SCHEDULES) -> dict[str, dict]:
     """name -> config for one split: 'tuned-<family>' from exports ('tuned-<family>-ensemble' for an
-    ensemble; '-final' after either under the final-training policy), and the asked baselines."""
+    ensemble; '-final' after either under the final-training policy), 'default-<family>' (the family's
+    untuned default trained like the tuned one, same '-final'), and the asked baselines."""
     configs = {}
-    if "tuned" in wanted:
+    if "tuned" in wanted or "default" in wanted:
         files = [source] if source.is_file() else sorted(source.glob(f"{split.name}-*.json"))
         for path in files:
             document = read_export(path)
@@ -70,11 +71,15 @@ def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights,
             engine = document.get("engine", "optuna")
             family = f"{document.get('model')}-ensemble" if config["family"] == "ensemble" else config["family"]
             name = f"tuned-{family}" + ("" if engine == "optuna" else f"-{engine}")
-            if "trial" in schedules:
-                configs[name] = config
-            # a '-final' row where the policy changes the config (with --epochs every row trains alike)
-            if "final" in schedules and ("trial" not in schedules or not epochs and final_config(config) != config):
-                configs[f"{name}-final"] = final_config(config)
+            rows = {name: config} if "tuned" in wanted else {}
+            if "default" in wanted and config["family"] in FAMILIES and engine == "optuna":
+                rows[f"default-{config['family']}"] = default_config(config, vgg_weights)  # what tuning bought
+            for row, row_config in rows.items():
+                if "trial" in schedules:
+                    configs[row] = row_config
+                # a '-final' row where the policy changes the config (with --epochs every row trains alike)
+                if "final" in schedules and ("trial" not in schedules or not epochs and final_config(row_config) != row_config):
+                    configs[f"{row}-final"] = final_config(row_config)
         if not configs:
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
     for family in FAMILIES.values():
@@ -82,6 +87,16 @@ def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights,
             overrides = vgg16_weights_keys(vgg_weights) if family.name == "vgg16" else {}
             configs[f"baseline-{family.name}"] = family.baseline(split.name, split.num_classes, **overrides)
     return {name: models.normalize(with_epochs(config, epochs)) for name, config in configs.items()}
+
+
+def default_config(tuned: dict, vgg_weights) -> dict:
+    """The family's first known-good config (tuning.families), the untuned default a user would try
+    first, trained exactly like `tuned`: the same classes and epochs."""
+    from tuning.trial.spaces import config_from_params
+
+    family = tuned["family"]
+    overrides = vgg16_weights_keys(vgg_weights) if family == "vgg16" else {}
+    return config_from_params(family, FAMILIES[family].known_good[0], tuned["num_classes"], tuned["epochs"], **overrides)
 
 
 def with_epochs(config: dict, epochs: int | None) -> dict:

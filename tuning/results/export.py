@@ -14,13 +14,15 @@ from data_pipeline import write_atomic
 from tuning.settings import StudySettings, final_config
 from tuning.errors import UserError
 from tuning.provenance import versions
+from tuning.study.rungs import distinct, ranked, rung_of
 from tuning.trial.spaces import config_from_params
 
 BEST_DIR = Path("studies/best")
 
 
 def export_study(study: optuna.Study, top: int, ensemble: int | None = None) -> dict:
-    """The study's `top` best complete trials as configs, best first. With `ensemble` K, first an
+    """The study's `top` best complete trials as configs, best first (those of its highest rung
+    first, tuning.study.rungs, so the file ships what was measured at the shipped schedule). With `ensemble` K, first an
     entry whose config is the ensemble of the K best (models.build joins them), then its members."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
@@ -29,11 +31,13 @@ def export_study(study: optuna.Study, top: int, ensemble: int | None = None) -> 
         raise UserError(f"study {study.study_name} has 1 complete trial; an ensemble needs at least 2: run more trials")
     settings = StudySettings.from_attrs(study.user_attrs, study.study_name)
     num_classes = settings.num_classes
-    best = sorted(complete, key=lambda t: t.value, reverse=True)[:max(top, ensemble or 0)]
+    # the highest rung first (the schedule it ships with), and a config once: a climb, not its source too
+    best = distinct(ranked(complete))[:max(top, ensemble or 0)]
     entries = [
         {
             "number": trial.number,
             "val_accuracy": trial.value,
+            "rung": rung_of(trial),
             "baseline": bool(trial.user_attrs.get("baseline")),
             "params": trial.params,
             # what the trial trained (the original study's model and KerasTuner's Hyperband epochs

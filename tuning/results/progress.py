@@ -8,6 +8,8 @@ import optuna
 from optuna.trial import TrialState
 from tqdm import tqdm
 
+from tuning.study.rungs import ranked
+
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -35,15 +37,18 @@ def trial_line(trial, best) -> str:
     shown = f"val_acc {value:.4f}" if value is not None else "val_acc   -   "
     epochs = attrs.get("epochs_run", len(trial.intermediate_values))
     seconds = attrs.get("fit_seconds")
-    text = f"trial {trial.number:>3} {trial.state.name:<8} {shown}  epochs {epochs:>2}  {seconds or 0:>6.1f}s"
+    rung = attrs.get("rung", "trial")
+    text = f"trial {trial.number:>3} {trial.state.name:<8} {rung:<5} {shown}  epochs {epochs:>2}  {seconds or 0:>6.1f}s"
     if best is not None:
-        text += f"  best {best.value:.4f} (#{best.number})"
+        text += f"  best {best.value:.4f} (#{best.number}, {best.user_attrs.get('rung', 'trial')})"
     if trial.state == TrialState.FAIL:
         text += f"  reason: {attrs.get('fail_reason', 'no reason recorded (the worker stopped or died)')}"
     if attrs.get("baseline"):
         text += "  [original study's model]"
     elif attrs.get("starting_point"):
         text += f"  [{attrs['starting_point']}]"
+    if "promoted_from" in attrs:
+        text += f"  [climbed from #{attrs['promoted_from']}]"
     return printable(text)
 
 
@@ -58,8 +63,7 @@ class Reporter:
 
     def poll(self, *_ignored) -> None:
         trials = self.study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        best = max(complete, key=lambda t: t.value) if complete else None
+        best = next(iter(ranked(trials)), None)
         for trial in sorted(trials, key=lambda t: t.number):
             if trial.state.is_finished() and trial.number not in self.seen:
                 self.seen.add(trial.number)
@@ -73,5 +77,6 @@ class Reporter:
 
 
 def best_trial(study: optuna.Study):
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return max(complete, key=lambda t: t.value) if complete else None
+    """The best complete trial of the study's highest rung (tuning.study.rungs): what it would ship."""
+    best = ranked(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    return best[0] if best else None

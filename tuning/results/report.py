@@ -92,6 +92,9 @@ def verdicts(summary) -> list[str]:
     lines = []
     for (split, model), stats in sorted(summary.items()):
         baselines = [(name, summary[(split, name)]) for name in BASELINE_NAMES if (split, name) in summary]
+        default = model.replace("tuned-", "default-", 1)  # the family's untuned default, trained alike
+        if (split, default) in summary:
+            baselines.append((default, summary[(split, default)]))
         if not model.startswith("tuned") or not baselines:
             continue
         ours = stats["test_accuracy"][0]
@@ -102,7 +105,8 @@ def verdicts(summary) -> list[str]:
             ratio = (1 - ours) / (1 - theirs) if theirs < 1 else float("inf")
             untrained = (f"; it did not train in {theirs_stats['epochs'][0]:.0f} epochs (near chance)"
                          if theirs < 2.0 / get_split(split).num_classes else "")
-            parts.append(f"{word} {BASELINE_NAMES[name]} ({ours * 100:.2f}% vs {theirs * 100:.2f}%, "
+            label = BASELINE_NAMES.get(name, f"the untuned default ({name})")
+            parts.append(f"{word} {label} ({ours * 100:.2f}% vs {theirs * 100:.2f}%, "
                          f"test error {ratio:.2f}x{untrained})")
         lines.append(f"- {split}: {model} " + "; ".join(parts))
     if lines:

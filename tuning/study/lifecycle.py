@@ -100,8 +100,9 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
         original["epochs"] = min(original["epochs"], settings.max_epochs)
         # skip_if_exists: a worker that finds the creator dead initializes again
         if settings.reference:
-            study.enqueue_trial(baseline_params(settings.model, settings.split, num_classes, settings.max_epochs),
-                                user_attrs={"baseline": True, "fixed_config": normalize(original)}, skip_if_exists=True)
+            study.enqueue_trial(baseline_params(settings.model, settings.split, num_classes),
+                                user_attrs={"baseline": True, "rung": "trial", "fixed_config": normalize(original)},
+                                skip_if_exists=True)
         source, warm_params = warm_start or (None, [])
         if source:
             study.set_user_attr("warm_start", source)

@@ -1,5 +1,7 @@
 """Pruners by name: the table `tune start --pruner` offers, behind the chance floor, the laggard
-rule and the rule that a trial leading the study is never stopped for its rank."""
+rule and the rule that a trial leading the study is never stopped for its rank. They rank the
+trials of one rung (tuning.study.rungs), all at the same point of one schedule; a probe answers
+only to the floor, and is judged whole when it ends."""
 
 from __future__ import annotations
 
@@ -16,10 +18,9 @@ class StopHopeless(optuna.pruners.BasePruner):
     that reached the same report, whatever its Hyperband bracket holds; otherwise asks `inner`. Hyperband's most
     patient bracket first judges its trials near their end, so without the laggard check a poor,
     slow trial there runs 3 of its 4 epochs on byclass-dev. The original study's trial is
-    the reference and is never pruned for being weak. The starting points (known-good and
-    warm-start configs) answer only to the floor: they are queued because they train, and an early
-    rung would judge them on their warm-up epochs (a known-good config is still warming up at epoch 1). A trial whose report leads the finished trials is not stopped for its
-    rank (`leads`). Not a HyperbandPruner itself, so samplers learn from every trial, not
+    the reference and is never pruned for being weak. Only trials of the trial rung are ranked
+    (tuning.study.rungs): probes and starting points climb there by their whole probe, not by a
+    warm-up epoch. A trial whose report leads the finished trials is not stopped for its rank (`leads`). Not a HyperbandPruner itself, so samplers learn from every trial, not
     only from those of the trial's own bracket."""
 
     def __init__(self, inner: optuna.pruners.BasePruner, floor: float, laggards: optuna.pruners.BasePruner | None = None):
@@ -32,24 +33,27 @@ class StopHopeless(optuna.pruners.BasePruner):
         reference = bool(trial.user_attrs.get("baseline"))
         if not reference and trial.intermediate_values[step] < self.floor:
             return True
+        if trial.user_attrs.get("rung", "trial") != "trial":
+            # a probe is judged whole, against the other probes, when it ends (whether it climbs:
+            # tuning.study.rungs); a final-rung trial is one of the study's leaders
+            return False
         # asked even for the reference and the starting points, whose verdict is ignored: Hyperband
         # records each trial's value at its rungs as it asks, and the trials after them compete with those
         verdict = self.inner.prune(study, trial)
-        if reference or "starting_point" in trial.user_attrs:
-            return False
+        if reference or ("starting_point" in trial.user_attrs and "promoted_from" not in trial.user_attrs):
+            return False  # a starting point that did not climb ran in a study without rungs
         ranked_low = verdict or (self.laggards is not None and self.laggards.prune(study, trial))
         return ranked_low and not leads(study, trial.intermediate_values[step])
 
 
 def leads(study, value: float) -> bool:
-    """Whether `value` is at least the best finished trial's: a trial there is what the search looks
-    for, not a weak one, whatever a rung ranks it behind. Hyperband keeps only the best of a small
-    bracket at its last rung, which on letters-dev came at 4.5 of a trial's 5 epochs and stopped one
-    at 0.9494 while the study's best was 0.9480."""
-    try:
-        return value >= study.best_value  # one trial from the storage, not every trial
-    except ValueError:  # nothing finished yet
-        return False
+    """Whether `value` is at least the best finished value of the trial rung: a trial there is what
+    the search looks for, not a weak one, whatever a rung ranks it behind. Hyperband keeps only the
+    best of a small bracket at its last rung, which on letters-dev came at 4.5 of a trial's 5 epochs
+    and stopped one at 0.9494 while the study's best was 0.9480."""
+    values = [t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+              if t.user_attrs.get("rung", "trial") == "trial"]
+    return bool(values) and value >= max(values)
 
 
 class Laggards(optuna.pruners.BasePruner):
@@ -67,9 +71,11 @@ class Laggards(optuna.pruners.BasePruner):
         step = trial.last_step
         if step is None or step < self.warmup:
             return False
+        rung = trial.user_attrs.get("rung", "trial")  # peers ran the same schedule
         peers = [t.intermediate_values[step]
                  for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-                 if step in t.intermediate_values and math.isfinite(t.intermediate_values[step])]
+                 if step in t.intermediate_values and math.isfinite(t.intermediate_values[step])
+                 and t.user_attrs.get("rung", "trial") == rung]
         if len(peers) < self.min_peers:
             return False
         best = max((v for v in trial.intermediate_values.values() if math.isfinite(v)), default=-math.inf)

@@ -17,15 +17,14 @@ from tuning.families import FAMILIES
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
 from tuning.study.storage import check_study_name
-from tuning.trial.spaces import BASELINE_EPOCHS, config_from_params, conv_macs, epoch_range
+from tuning.trial.spaces import config_from_params, conv_macs
 
 
 def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> list[dict]:
-    """The family's known-good params, trained for the study's epoch budget, at most the original
-    study's 10 epochs (the top of the space's lowest epoch range, so always a point of the space),
-    and within the study's cost bound: on byclass-dev the second CNN (18M multiply-adds, 16M allowed)
-    takes 10 minutes of a 2-hour study for no better a result than the first."""
-    points = [{**params, "epochs": min(max_epochs, BASELINE_EPOCHS)} for params in FAMILIES[family].known_good]
+    """The family's known-good params within the study's cost bound: on byclass-dev the second CNN
+    (18M multiply-adds, 16M allowed) takes 10 minutes of a 2-hour study for no better a result than
+    the first. Their epochs are the rung's they run at (tuning.study.rungs), as for every trial."""
+    points = [dict(params) for params in FAMILIES[family].known_good]
     return [params for params in points if within_bound(family, params, max_epochs, max_macs)]
 
 
@@ -41,15 +40,14 @@ def over_bound(config: dict, max_macs: int | None) -> bool:
 
 def warm_start(storage, source: str, settings, num_classes: int, top: int) -> list[dict]:
     """The params of the `top` best trials of `source` (the original study's trial left out), valid in
-    this study's space: epochs clipped to its budget; the class count is this split's, as params never
+    this study's space (epochs left to the rung each runs at); the class count is this split's, as params never
     hold it. `source` is a study in this storage, or a `tune export` file such as the shipped
     studies/best/balanced-cnn.json (so a full-scale study starts from what the dev splits found; no
     storage is needed for a file). Bad input (no such study or file, another family, nothing finished) is a UserError."""
     ranked = exported_params(source, settings) if is_export_path(source) else studied_params(storage, source, settings)
     chosen, outside, costly = [], 0, []
     for params in ranked:
-        low, high = epoch_range(settings.max_epochs)
-        params = {**params, "epochs": min(max(params.get("epochs", high), low), high)}
+        params = {key: value for key, value in params.items() if key != "epochs"}  # the rung's, not the source's
         try:
             config = config_from_params(settings.model, params, num_classes, settings.max_epochs, **settings.space_kwargs())
         except (KeyError, ConfigError):

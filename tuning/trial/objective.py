@@ -16,7 +16,8 @@ from optuna.trial import TrialState
 import models
 from tuning.backend import device_record
 from tuning.provenance import worker_identity
-from tuning.settings import StudySettings
+from tuning.settings import StudySettings, reports_per_epoch
+from tuning.study.rungs import duplicate_climb, ladder
 from tuning.trial.artifacts import publish
 from tuning.trial.feature_cache import FeatureCache
 from tuning.trial.spaces import OptunaSampler, space_of
@@ -107,7 +108,9 @@ class Objective:
 
     def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None, target: int | None = None):
         self.family, self.holdout, self.num_classes = settings.model, holdout, settings.num_classes
-        self.max_epochs, self.seed, self.space_kwargs = settings.max_epochs, settings.seed, settings.space_kwargs()
+        self.seed, self.space_kwargs = settings.seed, settings.space_kwargs()
+        self.rungs = {rung.name: rung for rung in ladder(settings)}
+        self.first_rung = ladder(settings)[0]
         self.reports_per_epoch = settings.reports_per_epoch
         self.characters = characters or [str(label) for label in range(self.num_classes)]
         self.artifact_store, self.target = artifact_store, target
@@ -119,22 +122,28 @@ class Objective:
         if study_is_full(trial, self.target):
             trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")
             raise StudyFull()
+        rung = self.rung(trial)
+        trial.set_user_attr("rung", rung.name)
+        if duplicate_climb(trial, trial.study.get_trials(deepcopy=False)):
+            trial.set_user_attr("fail_reason", "not run: another worker already queued this climb")
+            raise StudyFull()
         with warnings.catch_warnings():
             # a queued starting point may lie past this study's cost bound (tuning.settings.max_macs):
             # it runs as queued, which is what Optuna's warning would say on every such trial
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
-            config = space_of(self.family)(OptunaSampler(trial), self.num_classes, self.max_epochs, **self.space_kwargs)
+            config = space_of(self.family)(OptunaSampler(trial), self.num_classes, rung.epochs, **self.space_kwargs)
         config = trial.user_attrs.get("fixed_config", config)  # the original study's model, as it was
         trial.set_user_attr("config", config)
         set_seed(self.seed + trial.number)
         try:
-            model, holdout = self.prepare(trial, config)
-            report = ReportToTrial(trial, self.reports_per_epoch, val_sample(holdout, self.reports_per_epoch))
+            model, holdout = self.prepare(trial, config, rung.train_fraction)
+            per_epoch = self.reports_per_epoch if holdout is self.holdout else reports_per_epoch(len(holdout.train_labels))
+            report = ReportToTrial(trial, per_epoch, val_sample(holdout, per_epoch))
             start = time.perf_counter()
             try:
                 fit(model, config, holdout, callbacks=[report])
             finally:
-                self.record_cost(trial, time.perf_counter() - start, report.epochs)
+                self.record_cost(trial, time.perf_counter() - start, report.epochs, len(holdout.train_labels))
             logs = report.epoch_logs
             trial.set_user_attr("val_loss", logs[-1]["val_loss"])
             trial.set_user_attr("history", {key: [log[key] for log in logs] for key in logs[0]})
@@ -150,11 +159,21 @@ class Objective:
             release_memory()
             trial.set_user_attr("worker_rss_mb", round(rss_bytes() / 2**20, 1))
 
-    def prepare(self, trial: optuna.Trial, config: dict):
+    def rung(self, trial: optuna.Trial):
+        """The rung this trial runs at: a climb's own, the trial rung for the original model (the
+        reference), else the study's first rung."""
+        if trial.user_attrs.get("baseline"):
+            return self.rungs.get("trial", self.first_rung)
+        name = trial.user_attrs.get("rung")
+        return self.rungs[name] if name in self.rungs else self.first_rung
+
+    def prepare(self, trial: optuna.Trial, config: dict, train_fraction: float = 1.0):
         """(model to fit, arrays to fit it on): the whole model on images, or, for a VGG16 head
-        with a frozen base, only its trainable rest on the base's cached features."""
+        with a frozen base, only its trainable rest on the base's cached features; on a rung that
+        trains on a share of the training images, on that share (the same for every trial)."""
+        holdout = self.holdout if train_fraction >= 1 else probe_share(self.holdout, train_fraction, self.seed)
         if config["family"] == "vgg16" and self.feature_cache is not None:
-            cached = self.feature_cache.cached_model(config, self.holdout)
+            cached = self.feature_cache.cached_model(config, holdout)
             if isinstance(cached, str):
                 trial.set_user_attr("feature_cache", f"off: {cached}")
             else:
@@ -164,7 +183,7 @@ class Objective:
                 return cached.rest, cached.holdout
         model = models.build(config)
         trial.set_user_attr("params_count", int(model.count_params()))
-        return model, self.holdout
+        return model, holdout
 
     def publish(self, trial, model, holdout, epoch_logs, config, pruned: bool) -> None:
         """Artifacts for the dashboard; a failure here is noted, never fatal to the trial."""
@@ -175,8 +194,18 @@ class Objective:
         except Exception as exc:  # plotting or artifact storage trouble must not lose the trial's result
             trial.set_user_attr("artifact_error", f"{type(exc).__name__}: {exc}"[:300])
 
-    def record_cost(self, trial: optuna.Trial, seconds: float, epochs: int) -> None:
+    def record_cost(self, trial: optuna.Trial, seconds: float, epochs: int, train_images: int) -> None:
         trial.set_user_attr("epochs_run", epochs)
+        trial.set_user_attr("train_images", train_images)
         trial.set_user_attr("fit_seconds", round(seconds, 3))
         if epochs and seconds > 0:
-            trial.set_user_attr("images_per_second", round(len(self.holdout.train_labels) * epochs / seconds, 1))
+            trial.set_user_attr("images_per_second", round(train_images * epochs / seconds, 1))
+
+
+def probe_share(holdout, fraction: float, seed: int):
+    """`holdout` with a fixed seeded share of its training images (validation whole): a probe's data."""
+    from dataclasses import replace
+
+    count = len(holdout.train_labels)
+    chosen = np.sort(np.random.default_rng(seed).choice(count, max(1, round(count * fraction)), replace=False))
+    return replace(holdout, train_images=holdout.train_images[chosen], train_labels=holdout.train_labels[chosen])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol, Sequence
 
-from models import BASELINE_EPOCHS, baseline_config, normalize
+from models import baseline_config, normalize
 from tuning.families import FAMILIES
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
@@ -63,25 +63,21 @@ class FixedSampler:
     categorical = lambda self, name, choices: self._get(name)  # noqa: E731
 
 
-def training_keys(s: Sampler, max_epochs: int) -> dict:
-    """Optimizer, learning rate and its schedule, and fit keys: every family samples these."""
+def training_keys(s: Sampler, epochs: int) -> dict:
+    """Optimizer, learning rate and its schedule, and fit keys: every family samples these. The
+    epochs are not drawn: they are the fidelity a trial runs at (its rung, tuning.study.rungs), so
+    every trial of a rung is at the same point of the same schedule when the pruner compares them."""
     optimizer = s.categorical("optimizer", OPTIMIZERS)
     keys = {
         "optimizer": optimizer,
         "learning_rate": s.float("learning_rate", *LEARNING_RATES, log=True),
         "lr_schedule": s.categorical("lr_schedule", SCHEDULES),
         "batch_size": s.categorical("batch_size", BATCH_SIZES),
-        # the schedule decays over the trial's own epochs; the pruner's resource is the epoch
-        "epochs": s.int("epochs", *epoch_range(max_epochs)),
+        "epochs": epochs,
     }
     if optimizer == "adamw":
         keys["weight_decay"] = s.float("weight_decay", 1e-5, 5e-2, log=True)
     return keys
-
-
-def epoch_range(max_epochs: int) -> tuple[int, int]:
-    """From half the budget, but never above the original study's 10, so its model stays in the space."""
-    return max(1, min(max_epochs // 2, BASELINE_EPOCHS)), max_epochs
 
 
 def dense_head(s: Sampler, max_layers: int = 2) -> list[int]:
@@ -120,7 +116,7 @@ def block_filters(base: int, growth: float, blocks: int) -> list[int]:
     return [min(256, int(round(base * growth**b))) for b in range(blocks)]
 
 
-def cnn_space(s: Sampler, num_classes: int, max_epochs: int, max_macs: int = CNN_MAX_MACS) -> dict:
+def cnn_space(s: Sampler, num_classes: int, epochs: int, max_macs: int = CNN_MAX_MACS) -> dict:
     # 'valid' padding is the seed study's; it shrinks the map, so it gets fewer, smaller blocks.
     padding = s.categorical("padding", ["same", "valid"])
     valid = padding == "valid"
@@ -150,12 +146,12 @@ def cnn_space(s: Sampler, num_classes: int, max_epochs: int, max_macs: int = CNN
             "dense_dropout": s.float("dense_dropout", 0.0, 0.5),
             "label_smoothing": s.float("label_smoothing", 0.0, 0.1),
             "augment": s.categorical("augment", [False, True]),
-            **training_keys(s, max_epochs),
+            **training_keys(s, epochs),
         }
     )
 
 
-def mlp_space(s: Sampler, num_classes: int, max_epochs: int) -> dict:
+def mlp_space(s: Sampler, num_classes: int, epochs: int) -> dict:
     return normalize(
         {
             "family": "mlp",
@@ -164,12 +160,12 @@ def mlp_space(s: Sampler, num_classes: int, max_epochs: int) -> dict:
             "dropout": s.float("dropout", 0.0, 0.4),
             "activation": s.categorical("activation", ["relu", "gelu", "swish"]),
             "label_smoothing": s.float("label_smoothing", 0.0, 0.1),
-            **training_keys(s, max_epochs),
+            **training_keys(s, epochs),
         }
     )
 
 
-def vgg16_space(s: Sampler, num_classes: int, max_epochs: int, weights: str | None = "imagenet",
+def vgg16_space(s: Sampler, num_classes: int, epochs: int, weights: str | None = "imagenet",
                 weights_path: str | None = None, fine_tune_blocks: int = 0) -> dict:
     """The head on a frozen base; with `fine_tune_blocks` K > 0 the last 0..K conv blocks may train too
     (each trainable block costs its forward and backward pass every epoch, which no cache saves)."""
@@ -184,23 +180,24 @@ def vgg16_space(s: Sampler, num_classes: int, max_epochs: int, weights: str | No
             "dense_units": dense_head(s),
             "dropout": s.float("dropout", 0.0, 0.4),
             "l2": s.float("l2", 1e-6, 1e-2, log=True),
-            **training_keys(s, max_epochs),
+            **training_keys(s, epochs),
         }
     )
 
 
 def space_of(family: str) -> Callable[..., dict]:
-    """The define-by-run space the registered `family` names: fn(sampler, num_classes, max_epochs,
+    """The define-by-run space the registered `family` names: fn(sampler, num_classes, epochs,
     **space_kwargs) -> models.build config."""
     return globals()[FAMILIES[family].space_name]
 
 
-def config_from_params(family: str, params: dict, num_classes: int, max_epochs: int, **space_kwargs) -> dict:
-    """The `models.build` config a trial's params stand for: the family's space replayed over them."""
-    return space_of(family)(FixedSampler(params), num_classes, max_epochs, **space_kwargs)
+def config_from_params(family: str, params: dict, num_classes: int, epochs: int, **space_kwargs) -> dict:
+    """The `models.build` config a trial's params stand for, trained `epochs` epochs: the family's
+    space replayed over them (an `epochs` among older params is not asked, so it is left out)."""
+    return space_of(family)(FixedSampler(params), num_classes, epochs, **space_kwargs)
 
 
-def baseline_params(family: str, split: str, num_classes: int, max_epochs: int) -> dict:
+def baseline_params(family: str, split: str, num_classes: int) -> dict:
     """The original study's model for `split` as a point of the space. The space never draws its
     batch-norm momentum (0.99), so its trial trains `baseline_config` itself (engine.initialize)."""
     config = baseline_config(family, split, num_classes)
@@ -210,7 +207,6 @@ def baseline_params(family: str, split: str, num_classes: int, max_epochs: int) 
         "learning_rate": config["learning_rate"],
         "lr_schedule": config.get("lr_schedule", "constant"),
         "batch_size": config["batch_size"],
-        "epochs": min(config["epochs"], max_epochs),
         "dense_layers": len(dense),
         **{f"dense{i}_units": units for i, units in enumerate(dense, start=1)},
     }

@@ -122,6 +122,7 @@ def work(joined, target: int, timeout=None, threads=None, quiet=False, seed_offs
     """Run trials of `joined` (settings.JoinedStudy) in this process until it holds `target` finished.
     Each process seeds its sampler apart (the study's seed, its worker offset, the trials so far)."""
     from tuning.study.lifecycle import configure  # models and Keras: not for `tune`'s checks (commands/preflight.py)
+    from tuning.study.rungs import promote
     from tuning.trial.objective import Objective
 
     settings = joined.settings
@@ -129,9 +130,16 @@ def work(joined, target: int, timeout=None, threads=None, quiet=False, seed_offs
     set_threads(threads)
     objective = Objective(settings, joined.holdout, characters=joined.characters, artifact_store=artifact_store(), target=target)
     reporter = None if quiet else Reporter(study, target)
+
+    def on_trial_end(*_ignored) -> None:
+        promote(study, settings, target)  # the climb a finished trial earned runs next (tuning.study.rungs)
+        if reporter:
+            reporter.poll()
+
     try:
-        done = run_trials(study, objective, target, deadline_from(timeout),
-                          on_trial_end=reporter.poll if reporter else None, limit=trials_per_process())
+        promote(study, settings, target)
+        done = run_trials(study, objective, target, deadline_from(timeout), on_trial_end=on_trial_end,
+                          limit=trials_per_process())
     finally:
         if reporter:
             reporter.close()
