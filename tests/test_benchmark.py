@@ -127,6 +127,33 @@ def test_verdicts_say_what_a_comparison_lacks():
     assert "did not train in 3 epochs (near chance)" in untrained
 
 
+def test_the_untuned_default_is_trained_like_the_tuned_model_and_compared_with_it(tmp_path):
+    """`--models default`: the family's first known-good config with the tuned config's classes and
+    epochs, and its '-final' row; the verdict of each tuned row names it, schedule with schedule."""
+    from data_pipeline import SPLITS
+    from tuning.families import FAMILIES
+    from tuning.results.benchmark import model_configs
+    from tuning.results.report import verdicts
+
+    shipped = REPO / "studies" / "best" / "byclass-cnn.json"  # a 4-epoch trial: the final policy differs
+    tuned = json.loads(shipped.read_text())["trials"][0]["config"]
+    configs = model_configs(SPLITS["byclass"], ("default",), shipped, None, None)
+    assert set(configs) == {"default-cnn", "default-cnn-final"}  # no tuned row unless asked
+    default = configs["default-cnn"]
+    assert default["epochs"] == tuned["epochs"] and default["num_classes"] == 62 and configs["default-cnn-final"]["epochs"] == 10
+    known = FAMILIES["cnn"].known_good[0]
+    assert default["filters"] == [32, 64, 128] and default["learning_rate"] == known["learning_rate"]
+    assert set(model_configs(SPLITS["byclass"], ("tuned", "default"), shipped, None, None, ("trial",))) == {"tuned-cnn", "default-cnn"}
+
+    def stats(accuracy):
+        return {"test_accuracy": (accuracy, 0.01, 2), "epochs": (3, 0, 2)}
+
+    lines = verdicts({("mnist", "tuned-cnn"): stats(0.96), ("mnist", "default-cnn"): stats(0.95),
+                      ("mnist", "tuned-cnn-final"): stats(0.97), ("mnist", "default-cnn-final"): stats(0.98)})
+    assert "tuned-cnn beats the untuned default (default-cnn) (96.00% vs 95.00%, test error 0.80x)" in lines[0]
+    assert "tuned-cnn-final does NOT beat the untuned default (default-cnn-final)" in lines[1]
+
+
 def test_the_report_states_each_tuned_models_validation_test_gap_and_flags_one_over_a_point():
     from tuning.results.report import generalization_lines
 

@@ -2,12 +2,16 @@
 
 import csv
 import json
+from pathlib import Path
 
 import optuna
 import pytest
 
 from data_pipeline.synthetic import write_split
 from tests.conftest import assert_one_line_error, run_tune, snapshot
+
+
+SHIPPED_MLP = Path(__file__).resolve().parents[1] / "studies" / "best" / "mnist-mlp.json"
 
 
 def start(cwd, data_dir, *extra, trials=3):
@@ -38,8 +42,15 @@ def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir)
     assert numbers == [3, 4]
     row = status(tmp_path)["emnist-mnist-mlp"]
     assert row["complete"] + row["pruned"] == 5
-    done = start(tmp_path, data_dir, "--max-epochs", "3", trials=5)  # nothing left to do is no error
-    assert done.returncode == 0 and "resuming with the study's own settings: max_epochs 2 (asked 3)" in done.stdout
+    done = start(tmp_path, data_dir, trials=5)  # nothing left to do is no error
+    assert done.returncode == 0 and not [line for line in done.stdout.splitlines() if line.startswith("trial ")]
+    before = (tmp_path / "studies" / "optuna.db").read_bytes()
+    for switches, named in ((("--max-epochs", "3"), "--max-epochs 3 (it holds 2)"), (("--seed", "4"), "--seed 4 (it holds 0)"),
+                            (("--sampler", "random", "--no-starting-points"), "--sampler random (it holds tpe), --no-starting-points"),
+                            (("--warm-start", str(SHIPPED_MLP)), "would be ignored; drop --warm-start")):
+        # a switch the stored study contradicts would be ignored on resume: one line, the study untouched
+        assert_one_line_error(start(tmp_path, data_dir, *switches, trials=9), named)
+        assert (tmp_path / "studies" / "optuna.db").read_bytes() == before
 
 
 @pytest.mark.slow
@@ -96,12 +107,12 @@ def test_a_campaign_tunes_exports_and_benchmarks_and_a_rerun_resumes(tmp_path, o
     assert first.returncode == 0, first.stderr
     assert "[1/1] mnist mlp: tune start" in first.stdout and "campaign done" in first.stdout
     rows = {row["model"] for row in csv.DictReader(open(folder / "reports" / "benchmark.csv"))}
-    assert rows == {"tuned-mlp", "baseline-cnn", "baseline-mlp", "baseline-vgg16"}
+    assert rows == {"tuned-mlp", "default-mlp", "baseline-cnn", "baseline-mlp", "baseline-vgg16"}
     trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
     assert len(trials) == 2  # resumed the study at its count, not a new one
     again = run_tune(*campaign, cwd=folder, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("kept from an earlier run") == 4
+    assert again.stdout.count("kept from an earlier run") == 5  # tuned, default and the three baselines
     assert not [line for line in again.stdout.splitlines() if line.startswith("trial ")]  # no trial ran again
 
 

@@ -111,7 +111,7 @@ def test_signal_during_a_trial_records_it_and_the_next_start_resumes(tmp_path, s
     assert [t.state for t in trials if t.state != TrialState.WAITING] == [TrialState.FAIL]  # the rest still queued
     if not resume:
         return
-    resumed = run_tune(*[a if a != "40" else "2" for a in args], cwd=tmp_path)
+    resumed = run_tune(*args, cwd=tmp_path)  # the same command: another --max-epochs is refused (test_cli_study)
     assert resumed.returncode == 0, resumed.stderr
     study = optuna.load_study(study_name="emnist-mnist-cnn", storage=storage)
     assert len([t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 2

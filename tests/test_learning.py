@@ -19,9 +19,10 @@ def test_a_short_study_on_real_handwriting_clears_chance_by_far(tmp_path, dev_da
     assert result.returncode == 0, result.stderr
     status = json.loads(run_tune("status", "--json", "--storage", storage, cwd=tmp_path).stdout)[0]
     assert status["complete"] == 2
-    # trial 1 is the first known-good config: after 2 epochs (112 steps) on 7,140 real images it is
-    # far above chance (0.10); the original model (trial 0) lags with its batch-norm momentum 0.99
-    assert status["best_value"] >= 0.9, status
+    # trial 1 is the first known-good config's probe: after 1 epoch (56 steps) on 7,140 real images it
+    # is far above chance (0.10; measured 0.885); the original model (trial 0) lags with its batch-norm
+    # momentum 0.99, so the probe is the best although the reference ran the longer schedule
+    assert status["best_value"] >= 0.8, status
     assert status["best_trial"] == 1
 
 
@@ -39,6 +40,6 @@ def test_the_samplers_own_draws_learn_on_real_handwriting(tmp_path, dev_data):
     assert len(trials) == 3 and not [t for t in trials if {"baseline", "starting_point"} & set(t.user_attrs)]
     values = sorted(t.value for t in trials if t.value is not None)
     assert len(values) == 3, [t.state for t in trials]
-    # 1-2 epochs (56-112 steps) on 7,140 real images: every draw trains far above chance (0.10); seed 0
-    # measured 0.98, 0.85 and 0.92
-    assert values[-1] >= 0.95 and values[0] >= 0.5, values
+    # three probes of 1 epoch (56 steps) on 7,140 real images: every draw trains far above chance
+    # (0.10); seed 0 measured 0.94, 0.88 and 0.51
+    assert values[-1] >= 0.9 and values[0] >= 0.3, values

@@ -148,3 +148,21 @@ def test_a_probe_on_a_large_split_trains_a_fixed_share_of_the_images(data_dir):
     share = round(len(holdout.train_labels) / 3)
     assert first.user_attrs["train_images"] == second.user_attrs["train_images"] == share
     assert list(first.intermediate_values) == [1]  # one report: the probe's one epoch on its share
+
+
+def test_a_long_study_says_where_it_stands_and_names_its_objective(tmp_path):
+    from datetime import datetime, timedelta
+
+    from tuning.results.progress import where_it_stands
+    from tuning.study.lifecycle import create_or_resume
+
+    begun = datetime.now() - timedelta(minutes=10)
+    trials = [create_trial(value=0.5, params={"x": 0.1}, distributions=DIST) for _ in range(4)]
+    for made in trials:
+        made.datetime_start = begun
+    line = where_it_stands(trials, target=20)
+    assert line.startswith("  [4/20, 10.0 min, about 40 min left]")  # 2.5 min a trial, 16 to go
+    assert where_it_stands([], target=20) == ""
+    study = create_or_resume(f"sqlite:///{tmp_path}/s.db", "emnist-mnist-mlp", StudySettings("mnist", "mlp", max_epochs=1),
+                             {"f": "0"}, 2)
+    assert study.metric_names == ["val_accuracy"]  # the dashboard's plots say so, not "Objective 0"

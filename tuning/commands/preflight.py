@@ -46,6 +46,24 @@ def check_paired_options(args) -> None:
             setattr(args, name, default)
 
 
+#: StudySettings field -> (its switch, the value it has when the switch is not given)
+SWITCHES = {"seed": ("--seed", 0), "sampler": ("--sampler", "tpe"), "pruner": ("--pruner", "hyperband"),
+            "train_fraction": ("--train-fraction", 1.0), "reference": ("--no-reference", True),
+            "starting_points": ("--no-starting-points", True), "vgg_weights": ("--weights", "imagenet"),
+            "feature_cache": ("--feature-cache", True), "fine_tune_blocks": ("--fine-tune-blocks", 0)}
+
+
+def asked_settings(args, settings: StudySettings) -> dict[str, tuple[str, object]]:
+    """The settings this command line asks for by a switch: field -> (switch, value)."""
+    asked = {key: (switch, getattr(settings, key)) for key, (switch, unset) in SWITCHES.items()
+             if getattr(settings, key) != unset and (key not in ("sampler", "pruner") or args.engine == "optuna")}
+    if args.max_epochs:
+        asked["max_epochs"] = ("--max-epochs", settings.max_epochs)
+    if args.warm_start:
+        asked["warm_start"] = ("--warm-start", args.warm_start)
+    return asked
+
+
 def settings_from_args(args) -> StudySettings:
     check_paired_options(args)
     split = get_split(args.split)

@@ -9,8 +9,8 @@ from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings, study_name
 from tuning.study.rungs import gain_line, search_gain
-from tuning.commands.preflight import join
-from tuning.study.lifecycle import create_or_resume
+from tuning.commands.preflight import asked_settings, join
+from tuning.study.lifecycle import check_resume, create_or_resume
 from tuning.study.starting_points import is_export_path, warm_start
 from tuning.study.storage import mask, open_storage, resolve_url
 from tuning.trial.spaces import CNN_MAX_MACS
@@ -42,6 +42,7 @@ def cmd_start(args, plan) -> int:
     if args.warm_start and not from_file:
         chosen = warm_start(storage, args.warm_start, settings, settings.num_classes, args.warm_start_top)
     warm = (args.warm_start, chosen) if args.warm_start else None
+    check_resume(storage, name, asked_settings(args, settings))
     study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)
     joined = join(study, stored, args.storage, args.data_dir, plan)
@@ -53,13 +54,6 @@ def cmd_start(args, plan) -> int:
               + (f", conv stacks up to {stored.max_macs / 1e6:.0f}M multiply-adds" if (stored.max_macs or CNN_MAX_MACS) < CNN_MAX_MACS else "")
               + (f", KerasTuner {args.tuner}" if kerastuner else ""))
         print(describe())
-        ignored = [f"{key} {getattr(stored, key)} (asked {getattr(settings, key)})"
-                   for key in ("max_epochs", "seed", "sampler", "pruner", "train_fraction", "reference", "starting_points")
-                   if getattr(stored, key) != getattr(settings, key) and (key != "max_epochs" or args.max_epochs)]
-        if ignored:
-            print("resuming with the study's own settings: " + ", ".join(ignored) + "; use --study NAME for a new study")
-        if warm and study.user_attrs.get("warm_start") != args.warm_start:
-            print(f"--warm-start {args.warm_start} ignored: study {name} already existed; warm start a new --study")
     if kerastuner:
         from tuning.workers.kerastuner import work_kerastuner
 

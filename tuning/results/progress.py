@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import optuna
 from optuna.trial import TrialState
@@ -52,6 +53,18 @@ def trial_line(trial, best) -> str:
     return printable(text)
 
 
+def where_it_stands(trials, target: int) -> str:
+    """'  [finished/target, elapsed, about T left]': the study's own clock (first trial's start to
+    now, every worker's trials), so a resumed or many-worker study says where it stands."""
+    finished = sum(t.state in FINISHED for t in trials)
+    starts = [t.datetime_start for t in trials if t.datetime_start]
+    if not starts or not finished:
+        return ""
+    elapsed = (datetime.now() - min(starts)).total_seconds()
+    left = elapsed / finished * max(0, target - finished)
+    return f"  [{finished}/{target}, {elapsed / 60:.1f} min, about {left / 60:.0f} min left]"
+
+
 class Reporter:
     """Prints trials that finished since the last poll; works for one process or many workers."""
 
@@ -67,9 +80,11 @@ class Reporter:
         for trial in sorted(trials, key=lambda t: t.number):
             if trial.state.is_finished() and trial.number not in self.seen:
                 self.seen.add(trial.number)
-                tqdm.write(trial_line(trial, best), file=self.stream)
+                tqdm.write(trial_line(trial, best) + where_it_stands(trials, self.target), file=self.stream)
                 if trial.state in FINISHED:
                     self.bar.update(1)
+        if best is not None:
+            self.bar.set_postfix_str(f"best {best.value:.4f}", refresh=False)
         self.stream.flush()
 
     def close(self) -> None:

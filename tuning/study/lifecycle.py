@@ -8,6 +8,7 @@ on another machine needs only the study name and the storage URL.
 from __future__ import annotations
 
 import time
+import warnings
 
 import optuna
 from optuna.trial import TrialState
@@ -28,6 +29,24 @@ INITIALIZED = "initialized"  # the study attribute `initialize` writes last
 
 
 INITIALIZE_WAIT_S = 30.0  # how long a joining worker waits for another to finish initializing
+
+
+def check_resume(storage, name: str, asked: dict[str, tuple[str, object]]) -> None:
+    """Refuse, before anything is written, switches that contradict the study `name` already holds
+    (asked: field -> (switch, value), commands.preflight.asked_settings): resuming would ignore them."""
+    if name not in optuna.get_all_study_names(storage):
+        return
+    attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+    if not attrs.get(INITIALIZED):
+        return  # half-written by a creator that died: create_or_resume initializes it
+    if "warm_start" in asked and attrs.get("warm_start") != asked["warm_start"][1]:
+        raise UserError(f"study {name} already exists, so --warm-start {asked['warm_start'][1]} would be ignored; "
+                        f"drop --warm-start to resume it, or warm start a new study with --study NAME")
+    contradicted = [f"{switch} {value} (it holds {attrs[key]})" for key, (switch, value) in asked.items()
+                    if key in attrs and key != "warm_start" and attrs[key] != value]
+    if contradicted:
+        raise UserError(f"study {name} already exists with other settings: {', '.join(contradicted)}; drop "
+                        f"{'them' if len(contradicted) > 1 else 'it'} to resume it as it is, or start a new study with --study NAME")
 
 
 def create_or_resume(storage, name: str, settings: StudySettings, checksums: dict, target: int,
@@ -87,6 +106,9 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     for key, value in settings.__dict__.items():
         study.set_user_attr(key, value)
     study.set_user_attr("engine", engine)
+    with warnings.catch_warnings():  # experimental in Optuna 5, and what the dashboard reads
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_accuracy"])  # the dashboard's plots name the objective
     study.set_user_attr("data_checksums", checksums)
     study.set_user_attr("versions", versions())
     study.set_user_attr("target_trials", target)
