@@ -8,7 +8,7 @@ import json
 import optuna
 
 from tuning.results.progress import best_trial, counts, printable
-from tuning.study.rungs import gain_line, search_gain
+from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.study.storage import open_storage
 
 
@@ -26,7 +26,7 @@ def study_status(study) -> dict:
         "best_value": best.value if best else None,
         "best_trial": best.number if best else None,
         "best_params": best.params if best else None,
-        "best_rung": best.user_attrs.get("rung", "trial") if best else None,
+        "best_rung": rung_of(best) if best else None,
         "search_gain": search_gain(trials),
         "wall_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else 0.0,
     }

@@ -8,7 +8,7 @@ import signal
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings, study_name
-from tuning.study.rungs import gain_line, search_gain
+from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.commands.preflight import asked_settings, join
 from tuning.study.lifecycle import check_resume, create_or_resume
 from tuning.study.starting_points import is_export_path, warm_start
@@ -76,7 +76,7 @@ def summarize(joined, storage_url: str | None) -> None:
     if best is None:
         print("no trial completed yet")
         return
-    print(f"best trial #{best.number}: val accuracy {best.value:.4f} at the {best.user_attrs.get('rung', 'trial')} rung"
+    print(f"best trial #{best.number}: val accuracy {best.value:.4f} at the {rung_of(best)} rung"
           + (f" (original study's model, trial #{baseline.number}: {baseline.value:.4f})" if baseline and baseline.value is not None else ""))
     print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()))
     print(gain_line(search_gain(study.get_trials(deepcopy=False))))

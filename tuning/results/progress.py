@@ -9,9 +9,8 @@ import optuna
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from tuning.study.rungs import ranked
+from tuning.study.rungs import FINISHED, ranked, rung_of
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def printable(text) -> str:
@@ -38,10 +37,10 @@ def trial_line(trial, best) -> str:
     shown = f"val_acc {value:.4f}" if value is not None else "val_acc   -   "
     epochs = attrs.get("epochs_run", len(trial.intermediate_values))
     seconds = attrs.get("fit_seconds")
-    rung = attrs.get("rung", "trial")
+    rung = rung_of(trial)
     text = f"trial {trial.number:>3} {trial.state.name:<8} {rung:<5} {shown}  epochs {epochs:>2}  {seconds or 0:>6.1f}s"
     if best is not None:
-        text += f"  best {best.value:.4f} (#{best.number}, {best.user_attrs.get('rung', 'trial')})"
+        text += f"  best {best.value:.4f} (#{best.number}, {rung_of(best)})"
     if trial.state == TrialState.FAIL:
         text += f"  reason: {attrs.get('fail_reason', 'no reason recorded (the worker stopped or died)')}"
     if attrs.get("baseline"):

@@ -11,6 +11,8 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from tuning.study.rungs import rung_of
+
 
 class StopHopeless(optuna.pruners.BasePruner):
     """Prunes a trial whose validation accuracy is still below `floor` (twice chance) at its first
@@ -33,7 +35,7 @@ class StopHopeless(optuna.pruners.BasePruner):
         reference = bool(trial.user_attrs.get("baseline"))
         if not reference and trial.intermediate_values[step] < self.floor:
             return True
-        if trial.user_attrs.get("rung", "trial") != "trial":
+        if rung_of(trial) != "trial":
             # a probe is judged whole, against the other probes, when it ends (whether it climbs:
             # tuning.study.rungs); a final-rung trial is one of the study's leaders
             return False
@@ -52,7 +54,7 @@ def leads(study, value: float) -> bool:
     best of a small bracket at its last rung, which on letters-dev came at 4.5 of a trial's 5 epochs
     and stopped one at 0.9494 while the study's best was 0.9480."""
     values = [t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-              if t.user_attrs.get("rung", "trial") == "trial"]
+              if rung_of(t) == "trial"]
     return bool(values) and value >= max(values)
 
 
@@ -71,11 +73,11 @@ class Laggards(optuna.pruners.BasePruner):
         step = trial.last_step
         if step is None or step < self.warmup:
             return False
-        rung = trial.user_attrs.get("rung", "trial")  # peers ran the same schedule
+        rung = rung_of(trial)  # peers ran the same schedule
         peers = [t.intermediate_values[step]
                  for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
                  if step in t.intermediate_values and math.isfinite(t.intermediate_values[step])
-                 and t.user_attrs.get("rung", "trial") == rung]
+                 and rung_of(t) == rung]
         if len(peers) < self.min_peers:
             return False
         best = max((v for v in trial.intermediate_values.values() if math.isfinite(v)), default=-math.inf)

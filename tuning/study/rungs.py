@@ -142,7 +142,7 @@ def search_gain(trials) -> dict:
     complete = ranked(trials)
     draws = [t for t in trials if t.state in FINISHED and is_sampled(t) and "promoted_from" not in t.user_attrs]
     climbed = {t.user_attrs["promoted_from"] for t in trials if "promoted_from" in t.user_attrs}
-    top3 = [t for t in distinct(complete)[:3]]
+    top3 = distinct(complete)[:3]
     gain = {"draws": len(draws), "stopped_first_rung": sum(t.number not in climbed for t in draws),
             "draws_in_top3": sum(is_sampled(t) for t in top3), "rung": None, "sampled": None, "start": None}
     for rung in reversed(RUNGS):
@@ -159,15 +159,12 @@ def search_gain(trials) -> dict:
 
 def distinct(trials) -> list:
     """Trials with one entry per config (a climb and its source are one config: the higher rung kept)."""
+    by_number = {t.number: t for t in trials}
     seen, kept = set(), []
     for trial in trials:
         origin = trial.number
-        while origin is not None:
-            source = next((t for t in trials if t.number == origin), None)
-            parent = source.user_attrs.get("promoted_from") if source else None
-            if parent is None:
-                break
-            origin = parent
+        while origin in by_number and "promoted_from" in by_number[origin].user_attrs:
+            origin = by_number[origin].user_attrs["promoted_from"]
         if origin not in seen:
             seen.add(origin)
             kept.append(trial)

@@ -109,8 +109,8 @@ class Objective:
     def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None, target: int | None = None):
         self.family, self.holdout, self.num_classes = settings.model, holdout, settings.num_classes
         self.seed, self.space_kwargs = settings.seed, settings.space_kwargs()
-        self.rungs = {rung.name: rung for rung in ladder(settings)}
-        self.first_rung = ladder(settings)[0]
+        rungs = ladder(settings)
+        self.rungs, self.first_rung = {rung.name: rung for rung in rungs}, rungs[0]
         self.reports_per_epoch = settings.reports_per_epoch
         self.characters = characters or [str(label) for label in range(self.num_classes)]
         self.artifact_store, self.target = artifact_store, target
