@@ -55,6 +55,16 @@ def test_the_top_third_of_the_probes_climb_best_first_and_once():
     assert due_promotion(failed, RUNGS3, target=100)[0].number == 1  # a climb that failed is owed again
 
 
+def test_a_starting_point_that_leads_its_rung_climbs_at_once():
+    start = trial(0, 0.8, starting_point="known good")
+    assert due_promotion([start], RUNGS3, target=100)[0].number == 0  # no peers to wait for
+    assert due_promotion([trial(0, 0.8)], RUNGS3, target=100) is None  # a sampled draw waits for two peers
+    led = [start, trial(1, 0.9)]
+    assert due_promotion(led, RUNGS3, target=100) is None  # led by a draw: the third-rule holds
+    reference = [trial(0, 0.99, baseline=True), start]
+    assert due_promotion(reference, RUNGS3, target=100)[0].number == 0  # the reference leads nothing
+
+
 def test_the_reference_never_climbs_and_nothing_climbs_past_the_target():
     trials = [trial(0, 0.99, "trial", baseline=True), trial(1, 0.5), trial(2, 0.6), trial(3, 0.4)]
     assert due_promotion(trials, RUNGS3[:2], target=100)[0].number == 2

@@ -90,8 +90,10 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
     """(trial, rung it climbs to) for the next climb the study owes, highest rung first, or None.
 
     A rung's top 1/ETA of its finished trials climb (the original model does not: it is the
-    reference). The final rung takes the leaders of the trial rung, best first, and only in the
-    study's last `final_slots` trials, when every other config has had its chance."""
+    reference); a starting point (warm start, known-good config) that leads its rung climbs at
+    once, without waiting for peers, so a study's first full-length model comes a probe after it
+    starts. The final rung takes the leaders of the trial rung, best first, and only in the study's
+    last `final_slots` trials, when every other config has had its chance."""
     if len(rungs) < 2:
         return None
     live = [t for t in trials if t.state != TrialState.FAIL]
@@ -109,6 +111,8 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
             quota = slots
         else:
             quota = len(finished) // ETA
+            if leaders and not is_sampled(leaders[0]):
+                quota = max(quota, 1)  # a starting point that leads its rung climbs at once
         for trial in leaders[:quota]:
             if (trial.number, upper.name) not in taken:
                 return trial, upper
