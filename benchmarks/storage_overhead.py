@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import optuna  # noqa: E402
 
-from tuning.study.storage import open_storage  # noqa: E402
+from tuning.storage import open_storage  # noqa: E402
 
 
 def objective(trial: optuna.Trial) -> float:

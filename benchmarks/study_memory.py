@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import optuna  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from tuning.study.storage import open_storage  # noqa: E402
+from tuning.storage import open_storage  # noqa: E402
 
 
 def main() -> None:

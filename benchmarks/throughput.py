@@ -78,7 +78,7 @@ def trial_fit(family, baseline_split, split, holdout, epochs, folder) -> tuple[f
     from tuning.settings import StudySettings
     from tuning.trial.objective import Objective
     from tuning.trial.spaces import baseline_params
-    from tuning.study.storage import open_storage
+    from tuning.storage import open_storage
 
     from data_pipeline import get_split
 

@@ -13,7 +13,7 @@ import optuna
 import pytest
 
 from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot
-from tuning.study.storage import mask, scrub
+from tuning.storage import mask, scrub
 
 SECRET_URLS = [
     ("postgresql+psycopg://tune:hunter2@db:5432/x", "hunter2"),
@@ -97,7 +97,7 @@ def test_read_commands_read_a_read_only_study_file(tmp_path, one_study, journal)
 
 
 def _open_at(url, barrier, create):
-    from tuning.study.storage import open_storage
+    from tuning.storage import open_storage
 
     barrier.wait()
     try:

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 
 from data_pipeline.splits import SPLITS
 from data_pipeline.synthetic import write_idx_gz, write_split
+from tests.storages import opened
 from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot, tune_command
 
 import numpy as np
@@ -45,7 +46,7 @@ def wait_for(predicate, timeout=180, every=0.3):
 def running_trial_of(storage, name, pid=None):
     """A RUNNING trial of worker `pid` (None: of any) that has reported at least one epoch (it is mid-fit)."""
     try:
-        trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        trials = optuna.load_study(study_name=name, storage=opened(storage)).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     except Exception:
         return None
     return next((t for t in trials if t.intermediate_values and (pid is None or t.user_attrs.get("worker", "").endswith(f":{pid}"))),
@@ -68,7 +69,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(storage_url, tmp_path, dat
     victim.wait(timeout=30)
     _, err = survivor.communicate(timeout=600)
     assert survivor.returncode == 0, err
-    trials = optuna.load_study(study_name=name, storage=storage_url).get_trials()
+    trials = optuna.load_study(study_name=name, storage=opened(storage_url)).get_trials()
     by_number = {t.number: t for t in trials}
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     zombies = [t for t in trials if t.state == TrialState.RUNNING]

@@ -84,7 +84,7 @@ def test_warm_start_from_an_export_queues_its_best_configs_first(tmp_path, data_
 
 
 def test_sqlite_storage_runs_in_wal_mode_with_a_long_busy_timeout(tmp_path):
-    from tuning.study.storage import open_storage
+    from tuning.storage import open_storage
 
     storage = open_storage(f"sqlite:///{tmp_path}/s.db")
     with storage.engine.connect() as connection:

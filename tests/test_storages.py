@@ -7,6 +7,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from tests.storages import opened
 from tests.conftest import assert_one_line_error, run_tune
 
 
@@ -16,7 +17,7 @@ def start(storage, data_dir, cwd, *extra, trials):
 
 
 def finished_numbers(storage, name="emnist-mnist-mlp"):
-    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    trials = optuna.load_study(study_name=name, storage=opened(storage)).get_trials(deepcopy=False)
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)), "a trial number was given twice"
     assert not [t for t in trials if t.state == TrialState.RUNNING], "a trial was left RUNNING"
@@ -47,7 +48,7 @@ def test_four_workers_reach_exactly_the_target_of_12_trials(storage_url, tmp_pat
     assert result.returncode == 0, result.stderr
     assert "database is locked" not in result.stderr
     assert len(finished_numbers(storage_url)) == 12
-    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=storage_url).trials
+    trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=opened(storage_url)).trials
     per_worker = Counter(t.user_attrs.get("worker") for t in trials)
     assert len(per_worker) >= 2 and None not in per_worker, per_worker
 
@@ -75,7 +76,7 @@ def test_password_never_reaches_output_or_files(postgres_url, tmp_path, data_dir
 
 
 def _ask_at(url, barrier, queue):
-    from tuning.study.storage import open_storage
+    from tuning.storage import open_storage
 
     study = optuna.load_study(study_name="claims", storage=open_storage(url))
     barrier.wait()
@@ -88,7 +89,7 @@ def test_workers_popping_enqueued_trials_together_never_claim_one_twice(storage_
     BEGIN IMMEDIATE two workers ran the same enqueued trial (CI: "Cannot tell a COMPLETE trial")."""
     import multiprocessing
 
-    from tuning.study.storage import open_storage
+    from tuning.storage import open_storage
 
     study = optuna.create_study(study_name="claims", storage=open_storage(storage_url))
     for x in range(20):
@@ -105,7 +106,7 @@ def test_workers_popping_enqueued_trials_together_never_claim_one_twice(storage_
 
 
 def _open_storage_at(url, barrier):
-    from tuning.study.storage import open_storage
+    from tuning.storage import open_storage
 
     barrier.wait()
     open_storage(url)

@@ -132,6 +132,11 @@ def dashboard_options(p) -> None:
     p.add_argument("--port", type=positive_int, default=8080)
 
 
+def serve_options(p) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1 only)")
+    p.add_argument("--port", type=positive_int, default=13000)
+
+
 def export_options(p) -> None:
     p.add_argument("--top", type=positive_int, default=3, help="how many of the best trials (default 3)")
     p.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
@@ -172,6 +177,9 @@ class Command:
     check: str | None = None  # "module:function" run before the backend loads; its result is the handler's 2nd argument
 
 
+GROUPS = {"data": "download, verify and inspect the EMNIST files",
+          "storage": "serve a study storage to many workers (Optuna's gRPC proxy)"}
+
 COMMANDS = (
     Command("start", "create or resume a study and run trials until it holds N", "tuning.commands.study:cmd_start",
             ("--split!", "--model", "--trials", "--timeout", "--storage", "--study", "--threads", "--data-dir", "--gpus",
@@ -193,6 +201,8 @@ COMMANDS = (
             "tuning.commands.campaign:cmd_campaign", ("--splits", "--trials", "--storage", "--data-dir", "--models",
                                                       "--max-epochs", "--seed", "--workers", "--seeds", "--out", "--weights"),
             campaign_options, (("trials", 100), ("models", MODELS)), backend=False),
+    Command("storage serve", "serve a storage over gRPC: workers and the dashboard use --storage grpc://HOST:PORT",
+            "tuning.commands.storage:cmd_serve", ("--storage",), serve_options, backend=False),
     Command("data download", "fetch the official release, verified by sha256", "tuning.commands.data:cmd_download",
             ("--splits", "--data-dir", "--quiet"), download_options, backend=False),
     Command("data verify", "check every file against the official sha256", "tuning.commands.data:cmd_verify",
@@ -205,11 +215,13 @@ COMMANDS = (
 def build_parser() -> Parser:
     parser = Parser(prog="tune", description="Hyperparameter tuning of EMNIST models with Optuna and Keras.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    data = commands.add_parser("data", help="download, verify and inspect the EMNIST files")
-    data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+    groups = {"": commands}
+    for group, help_text in GROUPS.items():
+        groups[group] = commands.add_parser(group, help=help_text).add_subparsers(
+            dest=f"{group}_command", required=True, parser_class=Parser)
     for command in COMMANDS:
         group, _, name = command.name.rpartition(" ")
-        sub = (data_commands if group == "data" else commands).add_parser(name, help=command.help)
+        sub = groups[group].add_parser(name, help=command.help)
         for flag in command.shared:
             sub.add_argument(flag.rstrip("!"), required=flag.endswith("!"), **SHARED[flag.rstrip("!")])
         if command.options:
@@ -254,7 +266,7 @@ def is_user_error(exc: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tuning.study.storage import scrub
+    from tuning.storage import scrub
 
     args = build_parser().parse_args(argv)
     urls = [getattr(args, "storage", None), os.environ.get("TUNE_STORAGE")]  # no password in any output

@@ -17,7 +17,7 @@ from data_pipeline import load_split, parse_split_list, resolve_data_dir
 from tuning.errors import UserError
 from tuning.families import MODELS
 from tuning.settings import study_name
-from tuning.study.storage import open_storage, resolve_url
+from tuning.storage import close_storage, open_storage, resolve_url
 from tuning.workers.children import spawn, wait_or_stop
 from tuning.workers.loop import raise_terminated, tune_argv
 
@@ -66,7 +66,7 @@ def check_inputs(splits: list[str], args) -> None:
     into the array cache the children then read), then the storage (made if it is new)."""
     for split in splits:
         load_split(split, args.data_dir).split.characters(resolve_data_dir(args.data_dir))
-    open_storage(args.storage).engine.dispose()
+    close_storage(open_storage(args.storage))
 
 
 def cmd_campaign(args) -> int:

@@ -6,7 +6,7 @@ import sys
 
 from tuning.trial.artifacts import artifact_dir, artifact_store
 from tuning.errors import UserError
-from tuning.study.storage import mask, open_storage, resolve_url, sqlite_path
+from tuning.storage import backend_of, mask, open_storage, resolve_url
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -17,7 +17,7 @@ def check_listen_address(host: str, port: int) -> None:
     import socket
 
     if not 1 <= port <= 65535:
-        raise UserError(f"--port {port} is out of range; give a port in 1..65535 (default 8080)")
+        raise UserError(f"--port {port} is out of range; give a port in 1..65535")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
@@ -33,10 +33,9 @@ def check_listen_address(host: str, port: int) -> None:
 def cmd_dashboard(args) -> int:
     import optuna_dashboard
 
-    # never makes a SQLite file; in an empty PostgreSQL database it makes Optuna's tables, since
-    # compose starts the dashboard beside the workers that will fill it
-    postgres = sqlite_path(resolve_url(args.storage)) is None
-    storage = open_storage(args.storage, create=postgres, writes=False)
+    # never makes a study file; in an empty database server it makes Optuna's tables, since compose
+    # starts the dashboard beside the workers that will fill it
+    storage = open_storage(args.storage, create=backend_of(args.storage).server, writes=False)
     check_listen_address(args.host, args.port)
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who reaches this machine can read and change "

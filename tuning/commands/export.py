@@ -9,7 +9,7 @@ import optuna
 from data_pipeline import get_split
 from tuning.errors import UserError
 from tuning.results.export import BEST_DIR, check_export_target, export_study, summary_line, write_export
-from tuning.study.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, sqlite_path
+from tuning.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, storage_file
 from tuning.results.progress import printable
 from tuning.settings import study_name
 
@@ -53,7 +53,7 @@ def cmd_export(args) -> int:
         raise UserError(f"no study named {missing[0]!r} in this storage; see `tune status`" if missing else "no studies to export")
     targets = export_targets(chosen, args.out, "-ensemble" if args.ensemble else "")
     for target in targets.values():
-        check_export_target(target, sqlite_path(url))
+        check_export_target(target, storage_file(url))
     documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top, args.ensemble) for name in chosen]
     for document in documents:  # every study and file checked before any file is written
         print(printable(summary_line(document, write_export(document, targets[document["study"]]))))

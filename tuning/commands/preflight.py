@@ -17,7 +17,7 @@ from typing import Any
 from data_pipeline import get_split, load_split, resolve_data_dir
 from tuning.errors import UserError, check_writable_folder
 from tuning.settings import JoinedStudy, StudySettings, default_max_epochs, max_macs, reports_per_epoch, study_name, vgg_weights
-from tuning.study.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, sqlite_path
+from tuning.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, storage_file
 from tuning.trial.artifacts import artifact_dir
 from tuning.workers.loop import trials_per_process
 
@@ -123,7 +123,7 @@ def check_start(args) -> StartPlan:
     if args.warm_start and kerastuner:
         raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
     name = check_study_name(study_name(settings.split, settings.model, args.engine) if args.study is None else args.study)
-    sqlite_path(resolve_url(args.storage))  # a URL that names no file
+    storage_file(args.storage)  # a URL that names no file, or no server
     data = load_split(settings.split, args.data_dir)
     characters = data.split.characters(resolve_data_dir(args.data_dir))
     return StartPlan(sized_to_data(settings, args, data), name, data, characters)

@@ -9,7 +9,7 @@ import optuna
 
 from tuning.results.progress import best_trial, counts, printable
 from tuning.study.rungs import gain_line, rung_of, search_gain
-from tuning.study.storage import open_storage
+from tuning.storage import open_storage
 
 
 def study_status(study) -> dict:

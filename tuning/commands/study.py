@@ -12,7 +12,7 @@ from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.commands.preflight import asked_settings, join
 from tuning.study.lifecycle import check_resume, create_or_resume
 from tuning.study.starting_points import is_export_path, warm_start
-from tuning.study.storage import mask, open_storage, resolve_url
+from tuning.storage import mask, open_storage, resolve_url
 from tuning.trial.spaces import CNN_MAX_MACS
 from tuning.workers.loop import raise_terminated, work
 from tuning.workers.parallel import run_parallel

@@ -98,12 +98,13 @@ def is_export(path: Path) -> bool:
 
 
 def check_export_target(out: Path, storage: Path | None = None) -> None:
-    """`out` may take an export: a new file, or a previous export. Never a folder, the SQLite study
-    storage (`storage`) or one of its journal files, or any other existing file."""
+    """`out` may take an export: a new file, or a previous export. Never a folder, the study storage
+    file (`storage`: SQLite, journal) or a file SQLite or the journal keeps beside it, or any other
+    existing file."""
     if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file path such as {out / 'best.json'}")
     if storage is not None and out.resolve() in {storage.resolve().with_name(storage.name + suffix)
-                                                 for suffix in ("", "-wal", "-shm", "-journal")}:
+                                                 for suffix in ("", "-wal", "-shm", "-journal", ".lock")}:
         raise UserError(f"--out {out} is the study storage itself; give a .json file such as studies/best/best.json")
     if out.exists() and not is_export(out):
         raise UserError(f"--out {out} exists and is not a tune export, so it is left as it is; "

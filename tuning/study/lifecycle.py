@@ -17,7 +17,7 @@ from models import normalize
 from tuning.families import FAMILIES
 from tuning.errors import UserError
 from tuning.provenance import versions
-from tuning.study.storage import check_study_exists
+from tuning.storage import check_study_exists
 from tuning.study.pruners import PRUNERS, make_pruner
 from tuning.study.samplers import SAMPLERS, make_sampler
 from tuning.settings import StudySettings

@@ -16,7 +16,7 @@ from tuning.errors import UserError
 from tuning.families import FAMILIES
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
-from tuning.study.storage import check_study_name
+from tuning.storage import check_study_name
 from tuning.trial.spaces import config_from_params, conv_macs
 
 
