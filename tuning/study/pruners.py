@@ -22,11 +22,13 @@ class StopHopeless(optuna.pruners.BasePruner):
     slow trial there runs 3 of its 4 epochs on byclass-dev. The original study's trial is
     the reference and is never pruned for being weak. Only trials of the trial rung are ranked
     (tuning.study.rungs): probes and starting points climb there by their whole probe, not by a
-    warm-up epoch. A trial whose report leads the finished trials is not stopped for its rank (`leads`). Not a HyperbandPruner itself, so samplers learn from every trial, not
+    warm-up epoch. A trial whose report leads the finished trials is not stopped for its rank (`leads`), nor is one
+    at its last report (`last_step`): it has trained in full, so it is ranked by its value. Not a HyperbandPruner itself, so samplers learn from every trial, not
     only from those of the trial's own bracket."""
 
-    def __init__(self, inner: optuna.pruners.BasePruner, floor: float, laggards: optuna.pruners.BasePruner | None = None):
-        self.inner, self.floor, self.laggards = inner, floor, laggards
+    def __init__(self, inner: optuna.pruners.BasePruner, floor: float, laggards: optuna.pruners.BasePruner | None = None,
+                 last_step: int | None = None):
+        self.inner, self.floor, self.laggards, self.last_step = inner, floor, laggards, last_step
 
     def prune(self, study, trial) -> bool:
         step = trial.last_step
@@ -44,6 +46,8 @@ class StopHopeless(optuna.pruners.BasePruner):
         verdict = self.inner.prune(study, trial)
         if reference or ("starting_point" in trial.user_attrs and "promoted_from" not in trial.user_attrs):
             return False  # a starting point that did not climb ran in a study without rungs
+        if self.last_step is not None and step >= self.last_step:
+            return False  # its schedule is done: nothing left to save, and its value ranks it (it may climb)
         ranked_low = verdict or (self.laggards is not None and self.laggards.prune(study, trial))
         return ranked_low and not leads(study, trial.intermediate_values[step])
 
@@ -91,7 +95,7 @@ def make_pruner(name: str, max_epochs: int, num_classes: int = 10, reports_per_e
     if name == "none":
         return PRUNERS[name](steps, rung)
     laggards = Laggards(25.0, min_peers=5, warmup=rung) if name == "hyperband" else None
-    return StopHopeless(PRUNERS[name](steps, rung), floor=2.0 / num_classes, laggards=laggards)
+    return StopHopeless(PRUNERS[name](steps, rung), floor=2.0 / num_classes, laggards=laggards, last_step=steps)
 
 
 def first_rung(max_epochs: int, reports_per_epoch: int = 1) -> int:
