@@ -226,3 +226,40 @@ def test_a_worker_never_adds_optuna_trials_to_a_kerastuner_study(tmp_path, one_s
     result = run_tune("worker", "--study", "emnist-mnist-mlp-kerastuner", "--trials", "5", "--data-dir", "emnist", cwd=folder)
     assert_one_line_error(result, "is run by kerastuner", "tune start --engine kerastuner")
     assert snapshot(folder) == before
+
+
+@pytest.mark.slow
+def test_the_storage_ladders_bad_input_is_one_line_and_changes_nothing(tmp_path, one_study):
+    """Every step of the ladder (tuning.storage.backends): a journal file that cannot be written,
+    is missing, a folder or damaged; a proxy that is not running or badly named; a storage server
+    whose port is taken or that would serve a proxy; an unknown scheme."""
+    folder = copy_study(one_study, tmp_path / "copy")
+    (folder / "a-file").write_text("x")
+    (folder / "damaged.log").write_text('{"op_code": 0, "worker_id": "w", "study_name": "s", "directions": [1]}\nnot json\n')
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    start = ["start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--data-dir", "emnist", "--storage"]
+    cases = [
+        ([*start, "journal:///a-file/journal.log"], "cannot write journal storage a-file/journal.log"),
+        ([*start, "journal:///damaged.log"], "damaged.log is not a sound Optuna journal file (line 2"),
+        (["status", "--storage", "journal:///damaged.log"], "not a sound Optuna journal file"),
+        (["status", "--storage", "journal:///missing.log"], "no study storage at missing.log"),
+        (["export", "--all", "--storage", "journal:///studies"], "journal storage studies is not a file"),
+        (["status", "--storage", "journal:///"], "names no file"),
+        (["status", "--storage", f"grpc://127.0.0.1:{taken + 1 if taken < 65535 else taken - 1}"], "no storage server answers"),
+        (["status", "--storage", "grpc://127.0.0.1"], "names no server"),
+        ([*start, "grpc://127.0.0.1:99999"], "names no server"),
+        (["storage", "serve", "--port", str(taken)], "cannot listen on 127.0.0.1"),
+        (["storage", "serve", "--storage", "grpc://127.0.0.1:13000"], "is itself a proxy"),
+        (["storage", "serve", "--storage", "journal:///damaged.log", "--port", "70000"], "out of range"),
+        ([*start, "redis://127.0.0.1/0"], "has scheme 'redis'"),
+    ]
+    before = snapshot(folder)
+    try:
+        for args, fragment in cases:
+            assert_one_line_error(run_tune(*args, cwd=folder, timeout=90), fragment)
+            assert snapshot(folder) == before, args
+    finally:
+        busy.close()

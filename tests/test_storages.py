@@ -1,6 +1,7 @@
 """Every study command on every storage, and many workers on one study."""
 
 import json
+import os
 from collections import Counter
 
 import optuna
@@ -8,7 +9,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.storages import opened
-from tests.conftest import assert_one_line_error, run_tune
+from tests.conftest import assert_one_line_error, run_tune, tune_command
 
 
 def start(storage, data_dir, cwd, *extra, trials):
@@ -126,3 +127,36 @@ def test_workers_starting_together_on_an_empty_database_all_get_the_storage(post
     for process in processes:
         process.join(timeout=120)
     assert [process.exitcode for process in processes] == [0] * 6
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_every_storage_and_another_machines_artifacts(storage_url, tmp_path, data_dir):
+    """A worker on one "machine" (its own working folder) writes trial artifacts to the shared artifact
+    store; `tune dashboard` on another, reading the same storage, lists the study and serves them."""
+    import urllib.request
+
+    from tests.test_dashboard_export import free_port, serve, study_names
+    from optuna.artifacts import get_all_artifact_meta
+
+    machine_a, machine_b, shared = tmp_path / "a", tmp_path / "b", tmp_path / "shared-artifacts"
+    machine_a.mkdir(), machine_b.mkdir()
+    env = {"TUNE_ARTIFACTS": str(shared)}
+    result = run_tune("start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--max-epochs", "1",
+                      "--storage", storage_url, "--data-dir", str(data_dir), cwd=machine_a, env=env)
+    assert result.returncode == 0, result.stderr
+    storage = opened(storage_url)
+    study = optuna.load_study(study_name="emnist-mnist-mlp", storage=storage)
+    trial = study.trials[0]
+    artifact_ids = [meta.artifact_id for meta in get_all_artifact_meta(trial, storage=storage)]
+    assert artifact_ids and not (machine_a / "studies" / "artifacts").exists()
+    port = free_port()
+    dashboard = serve([*tune_command(), "dashboard", "--storage", storage_url, "--port", str(port)], machine_b, port,
+                      env={**os.environ, **env})
+    try:
+        assert study_names(port) == ["emnist-mnist-mlp"]
+        url = f"http://127.0.0.1:{port}/artifacts/{study._study_id}/{trial._trial_id}/{artifact_ids[0]}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200 and len(response.read()) > 100
+    finally:
+        dashboard.terminate()
+        dashboard.wait(timeout=30)
