@@ -53,11 +53,12 @@ def test_the_same_seed_draws_the_same_trials_and_another_seed_does_not(tmp_path,
 @pytest.mark.slow
 @pytest.mark.parametrize("sampler, pruner", [("cmaes", "median"), ("random", "none")])
 def test_the_sampler_and_pruner_named_on_the_command_line_are_the_ones_that_run(tmp_path, data_dir, sampler, pruner):
-    from tuning.study.lifecycle import attach
+    from tuning.settings import StudySettings
+    from tuning.study.lifecycle import configure
 
     study = sampled_study(tmp_path, data_dir, "--sampler", sampler, "--pruner", pruner)
     assert (study.user_attrs["sampler"], study.user_attrs["pruner"]) == (sampler, pruner)
-    attached, _ = attach(study._storage, study.study_name)
+    attached = configure(study, StudySettings.from_attrs(study.user_attrs, study.study_name))
     expected = {"cmaes": optuna.samplers.CmaEsSampler, "random": optuna.samplers.RandomSampler}[sampler]
     assert type(attached.sampler) is expected
     inner = getattr(attached.pruner, "inner", attached.pruner)

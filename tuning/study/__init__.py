@@ -1,1 +1,1 @@
-"""A study's life: storage, create/resume/attach, samplers and pruners by name, starting points."""
+"""A study's life: create/resume, rungs, samplers and pruners by name, starting points."""

@@ -1,4 +1,4 @@
-"""A study's life: create or resume it, queue its starting points, attach workers to it.
+"""A study's life: create or resume it, queue its starting points, configure its sampler and pruner.
 
 A study is one (split, model family); everything a worker needs to join it (split, family, seed,
 epochs, sampler, pruner, data checksums) is stored in the study's attributes, so `tune worker`
@@ -17,7 +17,6 @@ from models import normalize
 from tuning.families import FAMILIES
 from tuning.errors import UserError
 from tuning.provenance import versions
-from tuning.storage import check_study_exists
 from tuning.study.pruners import PRUNERS, make_pruner
 from tuning.study.samplers import SAMPLERS, make_sampler
 from tuning.settings import StudySettings
@@ -145,11 +144,3 @@ def configure(study: optuna.Study, settings: StudySettings, seed: int | None = N
         study.pruner = make_pruner(settings.pruner, settings.max_epochs, settings.num_classes,
                                    settings.reports_per_epoch)
     return study
-
-
-def attach(storage, name: str, seed: int | None = None) -> tuple[optuna.Study, StudySettings]:
-    """Load an existing study with the sampler and pruner its settings name."""
-    check_study_exists(storage, name)
-    study = optuna.load_study(study_name=name, storage=storage)
-    settings = StudySettings.from_attrs(study.user_attrs, name)
-    return configure(study, settings, seed), settings
