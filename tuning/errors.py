@@ -5,6 +5,10 @@ class UserError(ValueError):
     """A mistake in what the user asked for; the message says what and how to fix it."""
 
 
+class NotRun(Exception):
+    """A trial a worker started but did not run (its fail_reason says why: "not run: ...")."""
+
+
 def env_int(name: str, default: int, low: int = 1) -> int:
     """The whole number in environment variable `name` (>= low), else `default`; a UserError naming
     the variable when it holds anything else."""

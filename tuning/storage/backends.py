@@ -44,7 +44,6 @@ class Backend:
 
 def open_rdb(url: str, create: bool, writes: bool):
     """SQLite or PostgreSQL through Optuna's RDBStorage, with its heartbeats."""
-    import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
@@ -55,7 +54,6 @@ def open_rdb(url: str, create: bool, writes: bool):
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our trial lines carry every failure reason
     heartbeat, grace = heartbeat_settings()
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
@@ -226,6 +224,7 @@ def open_storage(storage: str | None, create: bool = True, writes: bool = True):
 
     # heartbeats are "experimental" since Optuna 2.9, the gRPC proxy since 4.2: we depend on them knowingly
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our trial lines carry every failure reason
     url = resolve_url(storage)
     backend = backend_of(url)
     backend.parse(url)

@@ -11,10 +11,10 @@ import warnings
 import keras
 import numpy as np
 import optuna
-from optuna.trial import TrialState
 
 import models
 from tuning.backend import device_record
+from tuning.errors import NotRun
 from tuning.provenance import worker_identity
 from tuning.settings import StudySettings, reports_per_epoch
 from tuning.study.rungs import duplicate_climb, ladder
@@ -86,47 +86,27 @@ def val_sample(holdout, per_epoch: int, size: int = VAL_SAMPLE):
     return holdout.val_images[chosen], holdout.val_labels[chosen]
 
 
-class StudyFull(Exception):
-    """This trial started while the study's last trials were already running elsewhere."""
-
-
-def study_is_full(trial: optuna.Trial, target: int | None) -> bool:
-    """True when trials numbered before this one already finish or run the study's `target`.
-
-    Workers check the count before they start a trial, but two may pass that check together;
-    this catches the loser, so a study ends with exactly `target` finished trials.
-    """
-    if not target:
-        return False
-    busy = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    earlier = [t for t in trial.study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
-    return len(earlier) >= target
-
-
 class Objective:
     """Holds the worker's data (loaded once per process) and trains one model per call."""
 
-    def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None, target: int | None = None):
+    def __init__(self, settings: StudySettings, holdout, characters=None, artifact_store=None):
         self.family, self.holdout, self.num_classes = settings.model, holdout, settings.num_classes
         self.seed, self.space_kwargs = settings.seed, settings.space_kwargs()
         rungs = ladder(settings)
         self.rungs, self.first_rung = {rung.name: rung for rung in rungs}, rungs[0]
         self.reports_per_epoch = settings.reports_per_epoch
         self.characters = characters or [str(label) for label in range(self.num_classes)]
-        self.artifact_store, self.target = artifact_store, target
+        self.artifact_store = artifact_store
         self.feature_cache = FeatureCache() if settings.feature_cache else None
 
     def __call__(self, trial: optuna.Trial) -> float:
         for key, value in {**worker_identity(), **device_record()}.items():
             trial.set_user_attr(key, value)
-        if study_is_full(trial, self.target):
-            trial.set_user_attr("fail_reason", f"not run: the study already had its {self.target} trials when this one started")
-            raise StudyFull()
         rung = self.rung(trial)
         trial.set_user_attr("rung", rung.name)
         if duplicate_climb(trial, trial.study.get_trials(deepcopy=False)):
             trial.set_user_attr("fail_reason", "not run: another worker already queued this climb")
-            raise StudyFull()
+            raise NotRun()
         with warnings.catch_warnings():
             # a queued starting point may lie past this study's cost bound (tuning.settings.max_macs):
             # it runs as queued, which is what Optuna's warning would say on every such trial

@@ -10,7 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tuning.backend import set_threads
-from tuning.errors import UserError, env_int
+from tuning.errors import NotRun, UserError, env_int
 from tuning.results.progress import Reporter, counts
 from tuning.trial.artifacts import artifact_store
 
@@ -58,11 +58,28 @@ class FinishedElsewhere(Exception):
     """The trial this worker ran was finished by another process meanwhile."""
 
 
-def still_ours(objective):
-    """`objective`, raising FinishedElsewhere instead of returning a value for a trial that is no
-    longer RUNNING (Optuna 5 asserts, rather than refusing cleanly, when told a value for one)."""
+def study_is_full(trial: optuna.Trial, target: int | None) -> bool:
+    """True when trials numbered before this one already finish or run the study's `target`.
+
+    Workers check the count before they start a trial, but two may pass that check together;
+    this catches the loser, so a study ends with exactly `target` finished trials.
+    """
+    if not target:
+        return False
+    busy = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    earlier = [t for t in trial.study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
+    return len(earlier) >= target
+
+
+def still_ours(objective, target: int | None = None):
+    """`objective`, run only while the study wants the trial (not past `target`, NotRun), and raising
+    FinishedElsewhere instead of returning a value for a trial that is no longer RUNNING (Optuna 5
+    asserts, rather than refusing cleanly, when told a value for one)."""
 
     def run(trial: optuna.Trial):
+        if study_is_full(trial, target):
+            trial.set_user_attr("fail_reason", f"not run: the study already had its {target} trials when this one started")
+            raise NotRun()
         value = objective(trial)
         running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if trial.number not in {t.number for t in running}:
@@ -104,7 +121,7 @@ def run_trials(study: optuna.Study, objective, target: int, deadline: float | No
             time.sleep(1.0)
             continue
         try:
-            study.optimize(still_ours(objective), n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
+            study.optimize(still_ours(objective, target), n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False)
         except ValueError as exc:
             # Optuna refuses to record a trial another process already finished (its heartbeat lapsed
             # while this machine stalled, and it was failed and retried): that result is lost, the
@@ -128,7 +145,7 @@ def work(joined, target: int, timeout=None, threads=None, quiet=False, seed_offs
     settings = joined.settings
     study = configure(joined.study, settings, seed=settings.seed + seed_offset + len(joined.study.get_trials(deepcopy=False)))
     set_threads(threads)
-    objective = Objective(settings, joined.holdout, characters=joined.characters, artifact_store=artifact_store(), target=target)
+    objective = Objective(settings, joined.holdout, characters=joined.characters, artifact_store=artifact_store())
     reporter = None if quiet else Reporter(study, target)
 
     def on_trial_end(*_ignored) -> None:
