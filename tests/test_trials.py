@@ -102,6 +102,22 @@ def test_a_trial_finished_elsewhere_while_it_ran_does_not_stop_the_worker(capsys
     assert "finished elsewhere" in capsys.readouterr().err
 
 
+def test_the_loop_itself_keeps_a_studys_target_whatever_the_objective():
+    """Two workers may pass the count check together; the later one's trial is not run (whatever the
+    objective: a model, or the load test's stand-in), so the study ends with exactly its target."""
+    from tuning.workers.loop import still_ours
+
+    study = optuna.create_study(direction="maximize")
+    study.tell(study.ask(), 0.5)
+    study.ask()  # another worker's trial, running: the target of 2 is spoken for
+    ran = []
+    study.optimize(still_ours(lambda trial: ran.append(trial.number) or 0.5, target=2), n_trials=1, catch=(Exception,))
+    assert ran == [] and study.trials[2].state == TrialState.FAIL
+    assert study.trials[2].user_attrs["fail_reason"].startswith("not run: the study already had its 2 trials")
+    study.optimize(still_ours(lambda trial: ran.append(trial.number) or 0.5, target=4), n_trials=1)
+    assert ran == [3]  # below its target a study runs the trial
+
+
 def test_nan_loss_stops_the_trial_with_a_reason():
     from tuning.trial.objective import ReportToTrial
 
