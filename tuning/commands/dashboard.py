@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tuning.trial.artifacts import artifact_dir, artifact_store
+from tuning.trial.artifacts import artifact_location, artifact_store, check_artifact_store
 from tuning.errors import UserError
 from tuning.storage import backend_of, mask, open_storage, resolve_url
 
@@ -37,11 +37,12 @@ def cmd_dashboard(args) -> int:
     # starts the dashboard beside the workers that will fill it
     storage = open_storage(args.storage, create=backend_of(args.storage).server, writes=False)
     check_listen_address(args.host, args.port)
+    check_artifact_store()
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who reaches this machine can read and change "
               "your studies (the dashboard has no login); prefer an SSH tunnel to 127.0.0.1", file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"optuna-dashboard for {mask(resolve_url(args.storage))} (artifacts in {artifact_dir()}) "
+    print(f"optuna-dashboard for {mask(resolve_url(args.storage))} (artifacts in {artifact_location()}) "
           f"at http://{host}:{args.port}/dashboard/  (Ctrl-C stops it)", flush=True)
     optuna_dashboard.run_server(storage, host=args.host, port=args.port, artifact_store=artifact_store())
     return 0

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_pipeline import get_split, load_split, resolve_data_dir
-from tuning.errors import UserError, check_writable_folder
+from tuning.errors import UserError
 from tuning.settings import JoinedStudy, StudySettings, default_max_epochs, max_macs, reports_per_epoch, study_name, vgg_weights
 from tuning.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, storage_file
-from tuning.trial.artifacts import artifact_dir
+from tuning.trial.artifacts import check_artifact_store
 from tuning.workers.loop import trials_per_process
 
 VGG16_OPTIONS = ("weights", "feature_cache", "fine_tune_blocks")
@@ -96,7 +96,7 @@ def check_environment() -> None:
     """Every TUNE_* knob read later, read now: a bad value is one line before anything is written."""
     trials_per_process()
     heartbeat_settings()
-    check_writable_folder(artifact_dir(), "TUNE_ARTIFACTS")
+    check_artifact_store()
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,67 @@ from pathlib import Path
 
 import numpy as np
 
+from tuning.errors import UserError, check_writable_folder
 from tuning.plotting import pyplot, save
 from tuning.trial.training import predict_classes
 
 DEFAULT_ARTIFACTS = "studies/artifacts"
 
 
+def artifact_location() -> str:
+    """$TUNE_ARTIFACTS, else studies/artifacts: a folder (shared by every worker's machine for the
+    dashboard to see them all: a shared disk), or an S3 bucket, s3://BUCKET (Optuna's
+    Boto3ArtifactStore; boto3 reads the credentials and AWS_ENDPOINT_URL for MinIO or another S3)."""
+    return os.environ.get("TUNE_ARTIFACTS") or DEFAULT_ARTIFACTS
+
+
+def artifact_bucket() -> str | None:
+    """The S3 bucket of an s3:// artifact store, else None; one line for a malformed one."""
+    location = artifact_location()
+    if not location.startswith("s3://"):
+        return None
+    bucket = location.removeprefix("s3://").rstrip("/")
+    if not bucket or "/" in bucket:
+        raise UserError(f"TUNE_ARTIFACTS={location!r}: an S3 artifact store is a bucket, s3://BUCKET (no folder in it)")
+    return bucket
+
+
 def artifact_dir() -> Path:
-    """$TUNE_ARTIFACTS, else studies/artifacts (shared storage needs a shared folder here too)."""
-    return Path(os.environ.get("TUNE_ARTIFACTS") or DEFAULT_ARTIFACTS)
+    """The folder of a folder artifact store."""
+    return Path(artifact_location())
+
+
+def check_artifact_store() -> None:
+    """Before any work: a folder that can take files, or a bucket that exists and takes our credentials."""
+    bucket = artifact_bucket()
+    if bucket is None:
+        check_writable_folder(artifact_dir(), "TUNE_ARTIFACTS")
+        return
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise UserError("TUNE_ARTIFACTS=s3://... needs boto3: pip install -e \".[s3]\"") from None
+    try:
+        boto3.client("s3").head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        reason = {"404": "does not exist", "NoSuchBucket": "does not exist",
+                  "403": "refuses these credentials"}.get(code, f"answers {code}")
+        raise UserError(f"artifact bucket s3://{bucket} {reason}; create it, or check the AWS credentials "
+                        "and TUNE_ARTIFACTS") from None
+    except BotoCoreError as exc:
+        raise UserError(f"cannot reach artifact bucket s3://{bucket}: {exc}; check AWS_ENDPOINT_URL and "
+                        "the credentials") from None
 
 
 def artifact_store():
+    """Optuna's artifact store that TUNE_ARTIFACTS names (a folder is made if missing)."""
+    bucket = artifact_bucket()
+    if bucket is not None:
+        from optuna.artifacts import Boto3ArtifactStore
+
+        return Boto3ArtifactStore(bucket)
     from optuna.artifacts import FileSystemArtifactStore
 
     folder = artifact_dir()
