@@ -88,6 +88,7 @@ class StudySettings:
     reference: bool = True  # trial 0 is the original study's model (--no-reference: left out)
     starting_points: bool = True  # the known-good configs follow it (--no-starting-points: the sampler alone)
     ladder: bool = True  # configs climb rungs of complete schedules (tuning.study.rungs); False: one schedule
+    engine: str = "optuna"  # what runs the trials (tuning.engines.ENGINES); `sampler` is its strategy
 
     @property
     def num_classes(self) -> int:
@@ -117,6 +118,8 @@ class StudySettings:
                 "use `tune start --study NAME` for a new one"
             )
         stored = {key: attrs[key] for key in cls.__dataclass_fields__ if key in attrs}
+        if str(stored.get("sampler", "")).startswith("kerastuner-"):  # stored before the engine was a field
+            stored.update(engine="kerastuner", sampler=stored["sampler"].removeprefix("kerastuner-"), pruner="none")
         return cls(**{"ladder": False, **stored})  # a study from before the rungs ran every trial at one schedule
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_pipeline import get_split, load_split, resolve_data_dir
+from tuning.engines import ENGINES
 from tuning.errors import UserError
 from tuning.settings import JoinedStudy, StudySettings, default_max_epochs, max_macs, reports_per_epoch, study_name, vgg_weights
 from tuning.storage import check_study_exists, check_study_name, heartbeat_settings, open_storage, resolve_url, storage_file
@@ -82,8 +83,9 @@ def settings_from_args(args) -> StudySettings:
         seed=args.seed,
         max_epochs=args.max_epochs or 10,  # sized to the data by sized_to_data once it is loaded
         train_fraction=args.train_fraction,
-        sampler=f"kerastuner-{args.tuner}" if args.engine == "kerastuner" else args.sampler,
-        pruner="kerastuner" if args.engine == "kerastuner" else args.pruner,
+        engine=args.engine,
+        sampler=args.tuner if args.engine == "kerastuner" else args.sampler,
+        pruner="none" if args.engine == "kerastuner" else args.pruner,
         vgg_weights=vgg_weights(args.weights),
         feature_cache=args.feature_cache != "off",
         fine_tune_blocks=args.fine_tune_blocks or 0,
@@ -122,7 +124,7 @@ def check_start(args) -> StartPlan:
                         "neither; drop them")
     if args.warm_start and kerastuner:
         raise UserError("--warm-start queues trials for Optuna; KerasTuner draws its own (drop --warm-start)")
-    name = check_study_name(study_name(settings.split, settings.model, args.engine) if args.study is None else args.study)
+    name = check_study_name(study_name(settings.split, settings.model, settings.engine) if args.study is None else args.study)
     storage_file(args.storage)  # a URL that names no file, or no server
     data = load_split(settings.split, args.data_dir)
     characters = data.split.characters(resolve_data_dir(args.data_dir))
@@ -139,7 +141,7 @@ def sized_to_data(settings: StudySettings, args, data) -> StudySettings:
         settings,
         max_epochs=epochs,
         max_macs=max_macs(images, epochs) if settings.model == "cnn" else None,
-        reports_per_epoch=1 if args.engine == "kerastuner" else reports_per_epoch(images),
+        reports_per_epoch=reports_per_epoch(images) if settings.engine == "optuna" else 1,
     )
 
 
@@ -163,8 +165,8 @@ def check_worker(args) -> JoinedStudy:
     check_study_exists(storage, check_study_name(args.study))
     study = optuna.load_study(study_name=args.study, storage=storage)
     settings = StudySettings.from_attrs(study.user_attrs, args.study)  # made by `tune start`, or one line saying not
-    engine = study.user_attrs.get("engine", "optuna")
-    if engine != "optuna":  # its trials are KerasTuner's to draw; Optuna trials would overshoot its --trials
-        raise UserError(f"study {args.study} is run by {engine}, and `tune worker` runs Optuna trials; resume it with "
-                        f"`tune start --engine {engine} --split {settings.split} --model {settings.model} --study {args.study}`")
+    if not ENGINES[settings.engine].workers_join:  # e.g. KerasTuner draws its own; more workers would overshoot --trials
+        raise UserError(f"study {args.study} is run by {settings.engine}, which takes no extra workers; resume it with "
+                        f"`tune start --engine {settings.engine} --split {settings.split} --model {settings.model} "
+                        f"--study {args.study}`")
     return join(study, settings, args.storage, args.data_dir)

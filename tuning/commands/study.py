@@ -6,6 +6,7 @@ import os
 import signal
 
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
+from tuning.engines import run_engine
 from tuning.results.progress import best_trial, counts
 from tuning.settings import StudySettings, study_name
 from tuning.study.rungs import gain_line, rung_of, search_gain
@@ -29,7 +30,6 @@ def check_vgg_weights(settings: StudySettings) -> None:
 
 def cmd_start(args, plan) -> int:
     settings, name, data = plan.settings, plan.name, plan.data  # preflight.check_start: checked before anything is written
-    kerastuner = args.engine == "kerastuner"
     threads = args.threads or default_threads(1)
     if args.workers == 1:
         set_threads(threads)  # first: the weights check below builds a VGG16, and TF's pools are fixed after its first op
@@ -43,7 +43,7 @@ def cmd_start(args, plan) -> int:
         chosen = warm_start(storage, args.warm_start, settings, settings.num_classes, args.warm_start_top)
     warm = (args.warm_start, chosen) if args.warm_start else None
     check_resume(storage, name, asked_settings(args, settings))
-    study = create_or_resume(storage, name, settings, data.checksums, args.trials, engine=args.engine, warm_start=warm)
+    study = create_or_resume(storage, name, settings, data.checksums, args.trials, warm_start=warm)
     stored = StudySettings.from_attrs(study.user_attrs, name)
     joined = join(study, stored, args.storage, args.data_dir, plan)
     signal.signal(signal.SIGTERM, raise_terminated)
@@ -52,16 +52,12 @@ def cmd_start(args, plan) -> int:
               f"{args.trials} trials, up to {stored.max_epochs} epochs each"
               + (f" (reported {stored.reports_per_epoch} times an epoch)" if stored.reports_per_epoch > 1 else "")
               + (f", conv stacks up to {stored.max_macs / 1e6:.0f}M multiply-adds" if (stored.max_macs or CNN_MAX_MACS) < CNN_MAX_MACS else "")
-              + (f", KerasTuner {args.tuner}" if kerastuner else ""))
+              + (f", KerasTuner {stored.sampler}" if stored.engine == "kerastuner" else ""))
         print(describe())
-    if kerastuner:
-        from tuning.workers.kerastuner import work_kerastuner
-
-        work_kerastuner(joined, args.trials, args.tuner, args.timeout, threads)
-    elif args.workers > 1:
+    if args.workers > 1:  # an engine that takes no extra workers was refused by preflight
         run_parallel(joined, args.trials, args.workers, args.threads, args.timeout, parse_gpus(args.gpus), args.precision)
     else:
-        work(joined, args.trials, args.timeout, threads)
+        run_engine(stored.engine, joined, args.trials, args.timeout, threads)
     summarize(joined, args.storage)
     return 0
 

@@ -15,10 +15,11 @@ from optuna.trial import TrialState
 
 from models import normalize
 from tuning.families import FAMILIES
+from tuning.engines import ENGINES
 from tuning.errors import UserError
 from tuning.provenance import versions
-from tuning.study.pruners import PRUNERS, make_pruner
-from tuning.study.samplers import SAMPLERS, make_sampler
+from tuning.study.pruners import make_pruner
+from tuning.study.samplers import make_sampler
 from tuning.settings import StudySettings
 from tuning.study.starting_points import known_good
 from tuning.trial.spaces import baseline_params
@@ -49,7 +50,7 @@ def check_resume(storage, name: str, asked: dict[str, tuple[str, object]]) -> No
 
 
 def create_or_resume(storage, name: str, settings: StudySettings, checksums: dict, target: int,
-                     engine: str = "optuna", warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
+                     warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
     """The study `name`, created with its settings and the baseline trial, or resumed as it is.
 
     Workers started together race: one creates the study and writes its attributes one by one,
@@ -61,8 +62,8 @@ def create_or_resume(storage, name: str, settings: StudySettings, checksums: dic
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage)
         if wait_for_initialization(study):
-            return resume(study, name, settings, checksums, target, engine)
-    return initialize(study, settings, checksums, target, engine, warm_start)
+            return resume(study, name, settings, checksums, target)
+    return initialize(study, settings, checksums, target, warm_start)
 
 
 def wait_for_initialization(study: optuna.Study) -> bool:
@@ -78,14 +79,12 @@ def wait_for_initialization(study: optuna.Study) -> bool:
     return True
 
 
-def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: dict, target: int,
-           engine: str = "optuna") -> optuna.Study:
+def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: dict, target: int) -> optuna.Study:
     """The existing study, once it is shown to tune the same split, model and data files with the same engine."""
     stored = StudySettings.from_attrs(study.user_attrs, name)
-    stored_engine = study.user_attrs.get("engine", "optuna")
-    if stored_engine != engine:
-        raise UserError(f"study {name} is run by {stored_engine}, not {engine}; resume it with --engine {stored_engine} "
-                        "or pick another --study name")
+    if stored.engine != settings.engine:
+        raise UserError(f"study {name} is run by {stored.engine}, not {settings.engine}; resume it with --engine "
+                        f"{stored.engine} or pick another --study name")
     if (stored.split, stored.model) != (settings.split, settings.model):
         raise UserError(
             f"study {name} tunes {stored.model} on {stored.split}, not {settings.model} on {settings.split}; "
@@ -98,13 +97,12 @@ def resume(study: optuna.Study, name: str, settings: StudySettings, checksums: d
 
 
 def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, target: int,
-               engine: str = "optuna", warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
+               warm_start: tuple[str, list[dict]] | None = None) -> optuna.Study:
     """Record the study's settings and provenance, and (Optuna engine) queue its starting points:
     the original study's model first, then `warm_start`'s (source study, params), then the known-good configs. The
     marker INITIALIZED is written last, so joining workers know when it is complete."""
     for key, value in settings.__dict__.items():
         study.set_user_attr(key, value)
-    study.set_user_attr("engine", engine)
     with warnings.catch_warnings():  # experimental in Optuna 5, and what the dashboard reads
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(["val_accuracy"])  # the dashboard's plots name the objective
@@ -114,7 +112,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     study.set_user_attr("holdout", "last len(test) images of train" + (
         f", train subset {settings.train_fraction:g} (stratified, seed {settings.seed})" if settings.train_fraction < 1 else ""
     ))
-    if engine == "optuna":  # KerasTuner draws its own trials; an enqueued one would wait forever
+    if ENGINES[settings.engine].queues_starting_points:  # KerasTuner draws its own: an enqueued trial would wait forever
         num_classes = settings.num_classes
         weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
         original = FAMILIES[settings.model].baseline(settings.split, num_classes, **weights)
@@ -138,7 +136,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
 def configure(study: optuna.Study, settings: StudySettings, seed: int | None = None) -> optuna.Study:
     """`study` with the sampler (seeded with `seed`, default the study's) and pruner its settings name;
     a KerasTuner study's mirror keeps Optuna's defaults, which never run."""
-    if settings.sampler in SAMPLERS and settings.pruner in PRUNERS:
+    if settings.engine == "optuna":
         study.sampler = make_sampler(settings.sampler, settings.seed if seed is None else seed,
                                      study.user_attrs.get("target_trials", 40))
         study.pruner = make_pruner(settings.pruner, settings.max_epochs, settings.num_classes,

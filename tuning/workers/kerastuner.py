@@ -166,9 +166,10 @@ def make_tuner(kind: str, space: SpaceHyperModel, study: optuna.Study, target: i
     return tuner
 
 
-def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: str, on_mirror=None,
+def run_kerastuner(study: optuna.Study, settings, holdout, target: int, on_mirror=None,
                    deadline: float | None = None, limit: int | None = None) -> bool:
-    """Search until the mirrored study holds `target` KerasTuner trials (resumes from state).
+    """Search until the mirrored study holds `target` KerasTuner trials (resumes from state), with
+    the tuner the settings' `sampler` names (tuning.engines.TUNERS).
 
     Returns False when it stopped after `limit` trials with the study unfinished: the caller then
     continues in a fresh process (KerasTuner saved its state at the end of every trial).
@@ -177,6 +178,7 @@ def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: st
 
     # Hyperband resumes a trial from its predecessor's weights; the optimizer state is new on purpose
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+    kind = settings.sampler
     space = SpaceHyperModel(settings.model, settings.num_classes, settings.max_epochs,
                             settings.space_kwargs(), hyperband=kind == "hyperband")
     tuner = make_tuner(kind, space, study, target, settings.max_epochs, settings.seed, len(holdout.train_labels),
@@ -188,7 +190,7 @@ def run_kerastuner(study: optuna.Study, settings, holdout, target: int, kind: st
     return counts(study)["complete"] + counts(study)["fail"] >= target or not tuner.stopped_at_limit
 
 
-def work_kerastuner(joined, target: int, tuner: str, timeout: int | None = None, threads: int | None = None) -> None:
+def work_kerastuner(joined, target: int, timeout: int | None = None, threads: int | None = None) -> None:
     """Run KerasTuner on `joined`'s study (settings.JoinedStudy) in this process until it mirrors
     `target` trials; like an Optuna worker, the process is replaced by a fresh one every few trials
     (KerasTuner leaks like any Keras loop)."""
@@ -199,7 +201,7 @@ def work_kerastuner(joined, target: int, tuner: str, timeout: int | None = None,
     study = joined.study
     reporter = Reporter(study, target)
     try:
-        done = run_kerastuner(study, joined.settings, joined.holdout, target, tuner, on_mirror=reporter.poll,
+        done = run_kerastuner(study, joined.settings, joined.holdout, target, on_mirror=reporter.poll,
                               deadline=deadline_from(timeout), limit=trials_per_process())
     finally:
         reporter.close()
