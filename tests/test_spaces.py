@@ -180,8 +180,8 @@ def test_the_epoch_budget_report_rate_and_cost_bound_follow_the_training_set(tra
     from tuning.settings import StudySettings
 
     data = SimpleNamespace(train_labels=np.zeros(train), test_labels=np.zeros(test))
-    args = SimpleNamespace(max_epochs=given, engine=engine)
-    sized = sized_to_data(StudySettings("byclass", "cnn"), args, data)
+    args = SimpleNamespace(max_epochs=given)
+    sized = sized_to_data(StudySettings("byclass", "cnn", engine=engine), args, data)
     bound = min(CNN_MAX_MACS, sized.max_macs) // 1_000_000  # millions of multiply-adds a conv stack may cost
     assert (sized.max_epochs, sized.reports_per_epoch, bound) == expected
     assert sized_to_data(StudySettings("byclass", "mlp"), args, data).space_kwargs() == {}
