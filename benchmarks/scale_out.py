@@ -32,6 +32,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int  # noqa: E402
+from tuning.cli import fraction  # noqa: E402
+
+
+def count_list(text: str) -> list[int]:
+    return [positive_int(part) for part in text.split(",")]
+
+
 HEARTBEAT = {"TUNE_HEARTBEAT_SECONDS": "2", "TUNE_GRACE_SECONDS": "10"}
 STUDY = "scale-out"
 
@@ -161,15 +169,16 @@ def one_run(workers: int, path: str, args, admin, folder: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog="scale_out.py", description=__doc__.splitlines()[0])
     parser.add_argument("role", nargs="?", default="run", choices=("run", "worker"))
-    parser.add_argument("--workers", default="8,32,64", help="worker counts, e.g. 8,32,64")
-    parser.add_argument("--paths", default="direct,proxy", help="direct (PostgreSQL), proxy (gRPC), or both")
+    parser.add_argument("--workers", type=count_list, default=[8, 32, 64], help="worker counts, e.g. 8,32,64")
+    parser.add_argument("--paths", type=choice_list(("direct", "proxy")), default=["direct", "proxy"],
+                        help="direct (PostgreSQL), proxy (gRPC), or both")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--trials-per-worker", type=int, default=4)
+    parser.add_argument("--trials-per-worker", type=positive_int, default=4)
     parser.add_argument("--trial-seconds", type=float, default=3.0)
-    parser.add_argument("--kill", type=float, default=0.25, help="share of the workers killed midway")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds a run may take")
+    parser.add_argument("--kill", type=fraction, default=0.25, help="share of the workers killed midway")
+    parser.add_argument("--timeout", type=positive_int, default=600, help="seconds a run may take")
     parser.add_argument("--out", help="write the table as JSON here too")
     parser.add_argument("--storage", help=argparse.SUPPRESS)
     parser.add_argument("--target", type=int, help=argparse.SUPPRESS)
@@ -177,34 +186,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "worker":
         return run_worker(args)
-    from tuning.errors import UserError
-
-    try:
-        counts = [int(n) for n in args.workers.split(",")]
-        paths = args.paths.split(",")
-        if not counts or min(counts) < 1 or not set(paths) <= {"direct", "proxy"} or not 0 < args.kill < 1:
-            raise ValueError
-    except ValueError:
-        print("scale_out.py: --workers takes counts >= 1 (8,32,64), --paths direct and/or proxy, --kill a share in "
-              "(0, 1)", file=sys.stderr)
-        raise SystemExit(2) from None
+    counts, paths = args.workers, args.paths
+    if args.trial_seconds <= 0:
+        fail(f"--trial-seconds {args.trial_seconds}: give a positive number of seconds")
     import psycopg
 
     try:
         admin = psycopg.connect(args.postgres.replace("+psycopg", ""), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        print(f"scale_out.py: cannot reach PostgreSQL at {args.postgres} ({str(exc).strip().splitlines()[0]}); "
-              "start it or pass --postgres", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(f"cannot reach PostgreSQL at {args.postgres} ({str(exc).strip().splitlines()[0]}); start it or pass --postgres")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for workers in counts:
             for path in paths:
-                try:
-                    rows.append(one_run(workers, path, args, admin, Path(folder)))
-                except UserError as exc:
-                    print(f"scale_out.py: {exc}", file=sys.stderr)
-                    raise SystemExit(2) from None
+                rows.append(one_run(workers, path, args, admin, Path(folder)))
                 print(json.dumps(rows[-1]), flush=True)
     print("\n| workers | path | finished/target | killed | trials/hour | call ms median | p99 | PG connections | "
           "lost | duplicated | left RUNNING |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -217,4 +212,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

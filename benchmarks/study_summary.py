@@ -17,12 +17,13 @@ the minutes until a trial first reached validation accuracy X.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.contract import Parser, guarded  # noqa: E402
 
 
 def summary(study, bar: float | None = None) -> dict:
@@ -64,14 +65,20 @@ def main() -> None:
 
     from tuning.study.rungs import gain_line
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from tuning.cli import fraction
+    from tuning.storage import check_study_exists, open_storage
+
+    parser = Parser(prog="study_summary.py", description=__doc__.splitlines()[0])
     parser.add_argument("--storage", required=True)
     parser.add_argument("--study", help="one study (default: every study in the storage)")
-    parser.add_argument("--bar", type=float, help="also say when a trial first reached this validation accuracy")
+    parser.add_argument("--bar", type=fraction, help="also say when a trial first reached this validation accuracy")
     opts = parser.parse_args()
-    names = [opts.study] if opts.study else optuna.get_all_study_names(opts.storage)
+    storage = open_storage(opts.storage, create=False, writes=False)  # read only: the study file stays as it is
+    if opts.study:
+        check_study_exists(storage, opts.study)
+    names = [opts.study] if opts.study else optuna.get_all_study_names(storage)
     for name in names:
-        row = summary(optuna.load_study(study_name=name, storage=opts.storage), opts.bar)
+        row = summary(optuna.load_study(study_name=name, storage=storage), opts.bar)
         print(f"{row['study']}: {row['finished']} finished ({row['pruned']} pruned, {row['reports']} reports), median final val "
               f"{row['median_final_val']:.4f}, {row['below_0.5']} below 0.5, best {row['best']:.4f} (#{row['best_trial']}), "
               f"original model {row['original'] if row['original'] is None else round(row['original'], 4)} "
@@ -84,4 +91,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -27,7 +27,6 @@ first rung or reached the top 3 (tuning.study.rungs.search_gain).
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -40,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int, read_results, seed_list, split_name  # noqa: E402
 from tuning.settings import study_name  # noqa: E402
 from tuning.study.rungs import gain_line, search_gain  # noqa: E402
 
@@ -203,20 +203,25 @@ def plot(results: list[dict], engines: list[str], target: float, opts, out: Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="balanced")
-    parser.add_argument("--budget", type=int, default=600, help="seconds per engine and seed")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--max-epochs", type=int, default=8)
+    parser = Parser(prog="tuner_comparison.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="balanced")
+    parser.add_argument("--budget", type=positive_int, default=600, help="seconds per engine and seed")
+    parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="comma list (default 0,1,2)")
+    parser.add_argument("--max-epochs", type=positive_int, default=8)
     parser.add_argument("--out", default="reports/tuner_comparison")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
-    parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma list of {', '.join(ENGINES)}")
+    parser.add_argument("--engines", type=choice_list(ENGINES), default=list(ENGINES), help=f"comma list of {', '.join(ENGINES)}")
     parser.add_argument("--no-retrain", dest="retrain", action="store_false",
                         help="skip retraining each run's best on test (saves a fit per run; a later run adds them)")
     opts = parser.parse_args()
-    engines = opts.engines.split(",")
+    engines, seeds = opts.engines, opts.seeds
     out = Path(opts.out).resolve()
-    seeds = [int(seed) for seed in opts.seeds.split(",")]
+    if out.exists() and not out.is_dir():
+        fail(f"--out {opts.out} is a file; give a folder")
+    read_results(out / "results.json", ("split", "budget", "reference", "runs"))  # a damaged one is kept, not replaced
+    from data_pipeline import load_split
+
+    load_split(opts.split, opts.data_dir)  # the split's files, checked before the first run
     references = {seed: reference(seed, opts, out) for seed in seeds}
     target = statistics.mean(references.values())
     results = [run(engine, seed, opts, out) for index, seed in enumerate(seeds)  # engine order reversed every other seed
@@ -241,4 +246,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -263,3 +263,39 @@ def test_the_storage_ladders_bad_input_is_one_line_and_changes_nothing(tmp_path,
             assert snapshot(folder) == before, args
     finally:
         busy.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, args, fragment", [
+    ("tuner_comparison.py", ["--seeds", "0,x"], "--seeds: 'x' is not a whole number"),
+    ("tuner_comparison.py", ["--seeds", "1,1"], "give distinct seeds"),
+    ("tuner_comparison.py", ["--engines", "optuna,nope"], "'nope': give distinct names from optuna"),
+    ("tuner_comparison.py", ["--budget", "0"], "--budget: 0 is not allowed"),
+    ("tuner_comparison.py", ["--split", "nope"], "unknown split 'nope'"),
+    ("tuner_comparison.py", ["--data-dir", "missing"], "data dir missing does not exist"),
+    ("tuner_comparison.py", [], "results.json is not a whole results file of this script"),
+    ("study_summary.py", ["--storage", "sqlite:///missing.db"], "no study storage at missing.db"),
+    ("study_summary.py", ["--storage", "sqlite:///studies/optuna.db", "--study", "nope"], "no study named 'nope'"),
+    ("study_summary.py", ["--storage", "sqlite:///studies/optuna.db", "--bar", "2"], "--bar: 2.0 is not in (0, 1]"),
+    ("scale_out.py", ["--workers", "8,0"], "--workers: 0 is not allowed"),
+    ("scale_out.py", ["--paths", "direct,sideways"], "'sideways': give distinct names from direct, proxy"),
+    ("scale_out.py", ["--postgres", "postgresql+psycopg://postgres@127.0.0.1:1/postgres"], "cannot reach PostgreSQL"),
+])
+def test_the_benchmark_scripts_keep_tunes_contract(tmp_path, one_study, script, args, fragment):
+    """A user runs benchmarks/ too: one line, exit 2, before any work, every file as it was (a damaged
+    results file kept, not replaced)."""
+    from tests.conftest import REPO
+
+    folder = copy_study(one_study, tmp_path / "copy")
+    out = folder / "race"
+    out.mkdir()
+    if not args:
+        (out / "results.json").write_text('{"split": "balanced", "budget": 6')  # cut short
+    if script == "tuner_comparison.py" and "--data-dir" not in args:
+        args = [*args, "--data-dir", "emnist"]
+    before = snapshot(folder)
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args, "--out", str(out)]
+                            if script == "tuner_comparison.py" else [sys.executable, str(REPO / "benchmarks" / script), *args],
+                            cwd=folder, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, fragment)
+    assert snapshot(folder) == before
