@@ -217,3 +217,19 @@ def test_a_bounded_study_draws_only_conv_stacks_within_its_bound():
             assert config["filters"][0] == 16
     assert sum(cost <= 16_000_000 for cost in costs) >= 0.9 * len(costs)
     assert max(costs) > 8_000_000  # the bound is a bound, not a shrunken space
+
+
+def test_a_family_is_one_registration_and_an_unknown_one_is_named():
+    """Its space and its baseline-as-params are looked up by the registration; an unknown family
+    raises, naming those there are, instead of falling into another family's branch."""
+    from tuning.errors import UserError
+    from tuning.families import FAMILIES
+    from tuning.trial.spaces import baseline_params, space_of
+
+    for name, family in FAMILIES.items():
+        assert space_of(name).__name__ == family.space_name
+        assert baseline_params(name, "mnist", 10)["batch_size"] >= 1
+    with pytest.raises(UserError, match="unknown model family 'resnet'; choose one of cnn, mlp, vgg16"):
+        space_of("resnet")
+    with pytest.raises((UserError, Exception), match="resnet"):
+        baseline_params("resnet", "mnist", 10)

@@ -19,6 +19,7 @@ _ADAM = {"optimizer": "adam", "learning_rate": 2e-3, "lr_schedule": "warmup_cosi
 class Family:
     name: str
     space_name: str  # its define-by-run space, a function of tuning.trial.spaces
+    baseline_params_name: str  # tuning.trial.spaces' function: its baseline's config as a point of its space
     #: generic starting points: the same for every split and not tuned on the dev data, so a study's
     #: best-so-far is a sound model within its first minutes whatever the split
     known_good: tuple[dict, ...]
@@ -31,7 +32,7 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {family.name: family for family in (
-    Family("cnn", "cnn_space", (
+    Family("cnn", "cnn_space", "cnn_baseline_params", (
         # Keras' "Simple MNIST convnet" example (conv 32, pool, conv 64, pool, dense: about 99% on
         # MNIST in a dozen epochs) with a third block, batch norm that settles within an epoch and a
         # warm-up-cosine schedule, which is what lets it converge in a 2-4 epoch trial.
@@ -47,16 +48,25 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
          **_ADAM, "optimizer": "adamw", "learning_rate": 1e-3, "weight_decay": 4e-3},
     )),
     # The classic two-hidden-layer MLP (Keras' mnist_mlp example, about 98.4% on MNIST), scheduled.
-    Family("mlp", "mlp_space", (
+    Family("mlp", "mlp_space", "mlp_baseline_params", (
         {"layers": 2, "layer1_units": 1024, "layer2_units": 512, "dropout": 0.2, "activation": "relu",
          "label_smoothing": 0.0, **_ADAM, "learning_rate": 1e-3},
     )),
     # A pooled head on the frozen base: global average pooling and one hidden layer is the standard
     # transfer-learning head (Keras' transfer-learning guide); small l2, scheduled Adam.
-    Family("vgg16", "vgg16_space", (
+    Family("vgg16", "vgg16_space", "vgg16_baseline_params", (
         {"trainable_blocks": 0, "head": "gap", "dense_layers": 1, "dense1_units": 256, "dropout": 0.3,
          "l2": 1e-4, **_ADAM, "learning_rate": 1e-3},
     )),
 )}
 
 MODELS = tuple(FAMILIES)  # the names `--model` / `--models` offer
+
+
+def registered(name: str) -> Family:
+    """The family registered as `name`; an unknown one is a UserError naming those there are."""
+    from tuning.errors import UserError
+
+    if name not in FAMILIES:
+        raise UserError(f"unknown model family {name!r}; choose one of {', '.join(FAMILIES)}")
+    return FAMILIES[name]

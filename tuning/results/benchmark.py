@@ -23,7 +23,7 @@ import models
 from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
 from tuning.errors import UserError, check_writable_folder
-from tuning.families import FAMILIES
+from tuning.families import FAMILIES, registered
 from tuning.results.export import BEST_DIR, read_export
 from tuning.provenance import versions
 from tuning.settings import final_config, vgg16_weights_keys
@@ -96,7 +96,7 @@ def default_config(tuned: dict, vgg_weights) -> dict:
 
     family = tuned["family"]
     overrides = vgg16_weights_keys(vgg_weights) if family == "vgg16" else {}
-    return config_from_params(family, FAMILIES[family].known_good[0], tuned["num_classes"], tuned["epochs"], **overrides)
+    return config_from_params(family, registered(family).known_good[0], tuned["num_classes"], tuned["epochs"], **overrides)
 
 
 def with_epochs(config: dict, epochs: int | None) -> dict:

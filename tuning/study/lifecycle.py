@@ -14,7 +14,7 @@ import optuna
 from optuna.trial import TrialState
 
 from models import normalize
-from tuning.families import FAMILIES
+from tuning.families import registered
 from tuning.engines import ENGINES
 from tuning.errors import UserError
 from tuning.provenance import versions
@@ -115,7 +115,7 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     if ENGINES[settings.engine].queues_starting_points:  # KerasTuner draws its own: an enqueued trial would wait forever
         num_classes = settings.num_classes
         weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
-        original = FAMILIES[settings.model].baseline(settings.split, num_classes, **weights)
+        original = registered(settings.model).baseline(settings.split, num_classes, **weights)
         original["epochs"] = min(original["epochs"], settings.max_epochs)
         # skip_if_exists: a worker that finds the creator dead initializes again
         if settings.reference:

@@ -13,7 +13,7 @@ from optuna.trial import TrialState
 
 from models import ConfigError
 from tuning.errors import UserError
-from tuning.families import FAMILIES
+from tuning.families import registered
 from tuning.results.export import read_export
 from tuning.settings import StudySettings
 from tuning.storage import check_study_name
@@ -24,7 +24,7 @@ def known_good(family: str, max_epochs: int, max_macs: int | None = None) -> lis
     """The family's known-good params within the study's cost bound: on byclass-dev the second CNN
     (18M multiply-adds, 16M allowed) takes 10 minutes of a 2-hour study for no better a result than
     the first. Their epochs are the rung's they run at (tuning.study.rungs), as for every trial."""
-    points = [dict(params) for params in FAMILIES[family].known_good]
+    points = [dict(params) for params in registered(family).known_good]
     return [params for params in points if within_bound(family, params, max_epochs, max_macs)]
 
 

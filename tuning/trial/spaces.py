@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol, Sequence
 
 from models import baseline_config, normalize
-from tuning.families import FAMILIES
+from tuning.families import registered
 
 #: Adam and AdamW only: SGD needs its own learning-rate range and momentum, and in a short trial
 #: with few steps per epoch it barely moves (its draws end near chance).
@@ -188,7 +188,7 @@ def vgg16_space(s: Sampler, num_classes: int, epochs: int, weights: str | None =
 def space_of(family: str) -> Callable[..., dict]:
     """The define-by-run space the registered `family` names: fn(sampler, num_classes, epochs,
     **space_kwargs) -> models.build config."""
-    return globals()[FAMILIES[family].space_name]
+    return globals()[registered(family).space_name]
 
 
 def config_from_params(family: str, params: dict, num_classes: int, epochs: int, **space_kwargs) -> dict:
@@ -202,7 +202,7 @@ def baseline_params(family: str, split: str, num_classes: int) -> dict:
     batch-norm momentum (0.99), so its trial trains `baseline_config` itself (engine.initialize)."""
     config = baseline_config(family, split, num_classes)
     dense = config.get("dense_units", [])
-    params = {
+    common = {
         "optimizer": config["optimizer"],
         "learning_rate": config["learning_rate"],
         "lr_schedule": config.get("lr_schedule", "constant"),
@@ -210,30 +210,36 @@ def baseline_params(family: str, split: str, num_classes: int) -> dict:
         "dense_layers": len(dense),
         **{f"dense{i}_units": units for i, units in enumerate(dense, start=1)},
     }
-    if family == "cnn":
-        filters = config["filters"]
-        params |= {
-            "padding": config["padding"],
-            "conv_blocks": len(filters),
-            "filters_base": filters[0],
-            "filters_growth": filters[1] / filters[0] if len(filters) > 1 else 1.0,
-            **{f"block{b}_convs": convs for b, convs in enumerate(config["convs_per_block"], start=1)},
-            "batch_norm": config["batch_norm"],  # its momentum (0.99) is the original trial's own
-            "block_dropout": 0.0,
-            **({"head": config["head"]} if len(filters) >= 3 else {}),
-            "dense_dropout": config["dense_dropout"],
-            "label_smoothing": 0.0,
-            "augment": False,
-        }
-    elif family == "mlp":
-        params = {k: v for k, v in params.items() if not k.startswith("dense")}
-        params |= {
-            "layers": len(config["units"]),
-            **{f"layer{i}_units": units for i, units in enumerate(config["units"], start=1)},
-            "dropout": config["dropout"],
-            "activation": config["activation"],
-            "label_smoothing": 0.0,
-        }
-    else:
-        params |= {"trainable_blocks": config["trainable_blocks"], "head": config["head"], "dropout": 0.0, "l2": config["l2"]}
-    return params
+    return globals()[registered(family).baseline_params_name](config, common)
+
+
+def cnn_baseline_params(config: dict, common: dict) -> dict:
+    filters = config["filters"]
+    return common | {
+        "padding": config["padding"],
+        "conv_blocks": len(filters),
+        "filters_base": filters[0],
+        "filters_growth": filters[1] / filters[0] if len(filters) > 1 else 1.0,
+        **{f"block{b}_convs": convs for b, convs in enumerate(config["convs_per_block"], start=1)},
+        "batch_norm": config["batch_norm"],  # its momentum (0.99) is the original trial's own
+        "block_dropout": 0.0,
+        **({"head": config["head"]} if len(filters) >= 3 else {}),
+        "dense_dropout": config["dense_dropout"],
+        "label_smoothing": 0.0,
+        "augment": False,
+    }
+
+
+def mlp_baseline_params(config: dict, common: dict) -> dict:
+    return {k: v for k, v in common.items() if not k.startswith("dense")} | {
+        "layers": len(config["units"]),
+        **{f"layer{i}_units": units for i, units in enumerate(config["units"], start=1)},
+        "dropout": config["dropout"],
+        "activation": config["activation"],
+        "label_smoothing": 0.0,
+    }
+
+
+def vgg16_baseline_params(config: dict, common: dict) -> dict:
+    return common | {"trainable_blocks": config["trainable_blocks"], "head": config["head"], "dropout": 0.0,
+                     "l2": config["l2"]}
