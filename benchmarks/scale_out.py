@@ -11,7 +11,9 @@ finished, --kill of the workers are killed with SIGKILL while they run a trial; 
 finish the study. Reports, per (N, path): trials/hour, each storage call's latency (median, p99,
 from every surviving worker), the most PostgreSQL connections the study's database held, and
 what was lost: trials lost (failed by a kill and never retried), duplicated (more finished than
-the target, or a failed trial retried twice), left RUNNING. Heartbeats 2 s, grace 10 s.
+the target, or a failed trial retried twice), left RUNNING; and the workers that crashed (e.g.
+PostgreSQL refusing connections past max_connections). A trial "not run" (a worker that found the
+study full when it started one) is counted apart: it never trained. Heartbeats 2 s, grace 10 s.
 """
 
 from __future__ import annotations
@@ -162,7 +164,10 @@ def one_run(workers: int, path: str, args, admin, folder: Path) -> dict:
         "call_ms_median": round(statistics.median(latencies), 2) if latencies else None,
         "call_ms_p99": round(statistics.quantiles(latencies, n=100)[98], 2) if len(latencies) > 100 else None,
         "calls": len(latencies), "pg_connections_max": most,
-        "lost": sum(t.number not in retried for t in failed), "duplicated": max(0, len(finished) - target)
+        "workers_crashed": sum(p.returncode not in (0, None) for p in processes if p not in killed),
+        "not_run": sum(t.user_attrs.get("fail_reason", "").startswith("not run:") for t in failed),
+        "lost": sum(t.number not in retried for t in failed if not t.user_attrs.get("fail_reason", "").startswith("not run:")),
+        "duplicated": max(0, len(finished) - target)
         + sum(retried.count(number) > 1 for number in set(retried)),
         "left_running": sum(t.state == TrialState.RUNNING for t in trials),
     }
@@ -202,11 +207,11 @@ def main() -> None:
                 rows.append(one_run(workers, path, args, admin, Path(folder)))
                 print(json.dumps(rows[-1]), flush=True)
     print("\n| workers | path | finished/target | killed | trials/hour | call ms median | p99 | PG connections | "
-          "lost | duplicated | left RUNNING |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "lost | duplicated | left RUNNING | workers crashed |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {row['workers']} | {row['path']} | {row['finished']}/{row['target']} | {row['killed']} | "
               f"{row['trials_per_hour']} | {row['call_ms_median']} | {row['call_ms_p99']} | {row['pg_connections_max']} | "
-              f"{row['lost']} | {row['duplicated']} | {row['left_running']} |")
+              f"{row['lost']} | {row['duplicated']} | {row['left_running']} | {row['workers_crashed']} |")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
 
