@@ -30,6 +30,15 @@ def check_listen_address(host: str, port: int) -> None:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
 
 
+def announce_host(host: str, unguarded: str) -> str:
+    """Warn when `host` is beyond loopback (`unguarded`: what has no login, and what to do); the
+    host as it reads in a URL."""
+    if host not in LOOPBACK:
+        print(f"warning: listening on {host}: anyone who reaches this machine can read and change your studies "
+              f"({unguarded})", file=sys.stderr)
+    return f"[{host}]" if ":" in host else host
+
+
 def cmd_dashboard(args) -> int:
     import optuna_dashboard
 
@@ -38,10 +47,7 @@ def cmd_dashboard(args) -> int:
     storage = open_storage(args.storage, create=backend_of(args.storage).server, writes=False)
     check_listen_address(args.host, args.port)
     check_artifact_store()
-    if args.host not in LOOPBACK:
-        print(f"warning: listening on {args.host}: anyone who reaches this machine can read and change "
-              "your studies (the dashboard has no login); prefer an SSH tunnel to 127.0.0.1", file=sys.stderr)
-    host = f"[{args.host}]" if ":" in args.host else args.host
+    host = announce_host(args.host, "the dashboard has no login; prefer an SSH tunnel to 127.0.0.1")
     print(f"optuna-dashboard for {mask(resolve_url(args.storage))} (artifacts in {artifact_location()}) "
           f"at http://{host}:{args.port}/dashboard/  (Ctrl-C stops it)", flush=True)
     optuna_dashboard.run_server(storage, host=args.host, port=args.port, artifact_store=artifact_store())

@@ -3,9 +3,8 @@ share the one process's database connections (workers and the dashboard: --stora
 
 from __future__ import annotations
 
-import sys
 
-from tuning.commands.dashboard import LOOPBACK, check_listen_address
+from tuning.commands.dashboard import announce_host, check_listen_address
 from tuning.errors import UserError
 from tuning.storage import backend_of, mask, open_storage, resolve_url
 
@@ -18,10 +17,7 @@ def cmd_serve(args) -> int:
         raise UserError(f"--storage {url} is itself a proxy; serve the database it serves (e.g. postgresql+psycopg://...)")
     check_listen_address(args.host, args.port)
     storage = open_storage(url)  # made if new, as `tune start` would
-    if args.host not in LOOPBACK:
-        print(f"warning: listening on {args.host}: anyone who reaches this machine can read and change your studies "
-              "(the proxy has no login); keep it on a private network", file=sys.stderr)
-    host = f"[{args.host}]" if ":" in args.host else args.host
+    host = announce_host(args.host, "the proxy has no login; keep it on a private network")
     print(f"serving {mask(url)} at grpc://{host}:{args.port} (workers and the dashboard: --storage "
           f"grpc://{host}:{args.port}; Ctrl-C stops it)", flush=True)
     try:

@@ -146,10 +146,6 @@ def parse_grpc(url: str) -> None:
     grpc_address(url)
 
 
-def check_grpc(url: str) -> None:
-    close_storage(open_grpc(url, False, False))  # the server's own storage was checked when it was served
-
-
 def check_postgres(url: str) -> None:
     """The PostgreSQL database must already hold Optuna's tables (RDBStorage would make them)."""
     from sqlalchemy import create_engine, inspect
@@ -183,7 +179,8 @@ BACKENDS = {
                                   lambda url: None, open_rdb, check_postgres, "the same database URL", server=True),
     "grpc": Backend("grpc", "grpc://host:13000",
                     "hundreds of workers: one `tune storage serve` holds the database connections",
-                    parse_grpc, open_grpc, check_grpc, "the proxy's URL, or the database it serves"),
+                    # a read only parses the URL: opening waits for the server, which checked its storage
+                    parse_grpc, open_grpc, parse_grpc, "the proxy's URL, or the database it serves"),
 }
 ALIASES = {"postgresql": "postgresql+psycopg"}  # SQLAlchemy would pick psycopg2, which we do not ship
 
