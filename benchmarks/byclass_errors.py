@@ -50,8 +50,8 @@ def main() -> None:
 
     import models
     from data_pipeline import load_split, train_val_split
-    from tuning.results.benchmark import run_cell
-    from tuning.results.export import read_export
+    from tuning.benchmark.cells import run_cell
+    from tuning.export import read_export
     from tuning.trial.feature_cache import FeatureCache
     from tuning.trial.training import predict_classes, release_memory
 

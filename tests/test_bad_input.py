@@ -12,7 +12,7 @@ import sys
 import optuna
 import pytest
 
-from tests.conftest import assert_one_line_error, copy_study, run_tune, snapshot
+from tests.conftest import REPO, assert_one_line_error, copy_study, run_tune, snapshot
 from tuning.storage import mask, scrub
 
 SECRET_URLS = [
@@ -299,3 +299,63 @@ def test_the_benchmark_scripts_keep_tunes_contract(tmp_path, one_study, script, 
                             cwd=folder, capture_output=True, text=True, timeout=120)
     assert_one_line_error(result, fragment)
     assert snapshot(folder) == before
+
+
+def spoiled_export(document: dict, case: str) -> dict:
+    """A shipped export (studies/best/mnist-mlp.json) damaged as a hand edit or a foreign tool would."""
+    first = document["trials"][0]
+    edits = {
+        "unknown split": lambda: document.update(split="mnistt"),
+        "unknown family": lambda: document.update(model="rnn"),
+        "family not the export's": lambda: document.update(model="cnn"),
+        "final_config unknown key": lambda: first.update(final_config={**first["config"], "unitz": [8]}),
+        "final_config other classes": lambda: first.update(final_config={**first["config"], "num_classes": 47}),
+        "accuracy not a number": lambda: first.update(val_accuracy="high"),
+        "accuracy above 1": lambda: first.update(val_accuracy=97.5),
+        "negative trial number": lambda: first.update(number=-4),
+        "params not an object": lambda: first.update(params=[1, 2]),
+        "trial not an object": lambda: document["trials"].append("x"),
+        "ensemble member of another family": lambda: first.update(config={
+            "family": "ensemble", "num_classes": 10,
+            "members": [first["config"], registered_baseline("cnn")]}),
+    }
+    edits[case]()
+    return document
+
+
+def registered_baseline(family: str) -> dict:
+    from tuning.families import registered
+
+    return registered(family).baseline("mnist", 10)
+
+
+SHIPPED_MNIST_MLP = json.loads((REPO / "studies/best/mnist-mlp.json").read_text())
+EXPORT_PROBLEMS = {
+    "unknown split": "split 'mnistt' is not one of",
+    "unknown family": "model 'rnn' is not a family",
+    "family not the export's": "its config is mlp, but the export is of cnn",
+    "final_config unknown key": "final_config: mlp config: unknown key 'unitz'",
+    "final_config other classes": "its final_config has num_classes 47, but mnist has 10",
+    "accuracy not a number": "'val_accuracy' 'high' is not an accuracy",
+    "accuracy above 1": "'val_accuracy' 97.5 is not an accuracy",
+    "negative trial number": "'number' is not a trial number",
+    "params not an object": "'params' is not an object",
+    "trial not an object": f"trial entry {len(SHIPPED_MNIST_MLP['trials'])} is not an object",
+    "ensemble member of another family": "its config is cnn/mlp, but the export is of mlp",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", EXPORT_PROBLEMS)
+def test_an_export_read_back_is_checked_whole_by_warm_start_and_benchmark(tmp_path, data_dir, case):
+    """Class 1: an export file (single, ensemble, final_config) hand-edited or foreign is named in one
+    line before anything runs, by every command that reads one back; nothing is written."""
+    bad = tmp_path / "mnist-mlp.json"
+    bad.write_text(json.dumps(spoiled_export(json.loads(json.dumps(SHIPPED_MNIST_MLP)), case)))
+    before = snapshot(tmp_path)
+    for command in (["start", "--split", "mnist", "--model", "mlp", "--trials", "1", "--warm-start", str(bad),
+                     "--data-dir", str(data_dir)],
+                    ["benchmark", "--splits", "mnist", "--models", "tuned", "--from", str(bad), "--out", "reports",
+                     "--data-dir", str(data_dir)]):
+        assert_one_line_error(run_tune(*command, cwd=tmp_path), str(bad), EXPORT_PROBLEMS[case], "run `tune export` again")
+        assert snapshot(tmp_path) == before, command

@@ -62,16 +62,48 @@ def test_benchmark_writes_the_report_keeps_models_and_resumes(exported):
     assert accuracy == pytest.approx(manifest["metrics"]["test_accuracy"], abs=1e-6)
     vgg16_cells_trained_on_cached_features(exported, data)
 
-    (exported / "reports" / "cells" / "mnist-baseline-mlp-seed1.json").unlink()  # as if killed mid-run
-    damaged = exported / "reports" / "cells" / "mnist-baseline-cnn-seed0.keras"
-    damaged.write_bytes(damaged.read_bytes()[:-100])  # a model file cut short: retrained, not kept
-    (exported / "reports" / "cells" / "mnist-baseline-vgg16-seed1.keras").unlink()  # as shipped in git: manifests only
+    cells = exported / "reports" / "cells"
+    (cells / "mnist-baseline-mlp-seed1.json").unlink()  # as if killed mid-run
+    (cells / "mnist-baseline-vgg16-seed1.keras").unlink()  # as shipped in git: manifests only
+    damaged_cells_stop_the_run_and_are_kept(exported, cells)
+    for part in (".json", ".keras"):  # deleted as the error says: that cell is retrained
+        (cells / f"mnist-baseline-cnn-seed0{part}").unlink()
     again = bench(exported)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("kept from an earlier run") == 6
     assert "baseline-vgg16   seed 1: kept from an earlier run (its manifest; the model file is not here)" in again.stdout
     assert "baseline-mlp     seed 1: test" in again.stdout and "baseline-cnn     seed 0: test" in again.stdout
     assert "Cells from more than one run (mnist: " in (exported / "reports" / "benchmark.md").read_text()  # 6 kept, 2 new
+
+
+def damaged_cells_stop_the_run_and_are_kept(folder, cells):
+    """A cell file the rerun would read back, damaged: one line naming it before anything trains,
+    every file as it was."""
+    model = cells / "mnist-baseline-cnn-seed0.keras"
+    manifest = cells / "mnist-tuned-mlp-seed1.json"
+    whole = {path: path.read_bytes() for path in (model, manifest)}
+
+    def edited(**changes):
+        document = json.loads(whole[manifest])
+        document["metrics"] |= changes.pop("metrics", {})
+        return json.dumps(document | changes).encode()
+
+    cases = [
+        (model, whole[model][:-100], "mnist-baseline-cnn-seed0.keras: does not match its manifest's sha256"),
+        (manifest, whole[manifest][:50], "mnist-tuned-mlp-seed1.json: not a benchmark cell manifest"),
+        (manifest, b"[]", "(not a JSON object)"),
+        (manifest, edited(metrics={"test_accuracy": 7}), "'test_accuracy' is 7, above 1"),
+        (manifest, edited(metrics={"fit_seconds": "fast"}), "'fit_seconds' missing or not a number"),
+        (manifest, edited(seed=0), "the manifest of mnist tuned-mlp seed 0"),
+        (manifest, edited(config=None), "'config' missing or not a dict"),
+    ]
+    for path, spoiled, fragment in cases:
+        path.write_bytes(spoiled)
+        before = {p.name: p.read_bytes() for p in cells.iterdir()}
+        result = bench(folder)
+        assert_one_line_error(result, fragment, "delete")
+        assert {p.name: p.read_bytes() for p in cells.iterdir()} == before, fragment
+        path.write_bytes(whole[path])
 
 
 @pytest.mark.parametrize(
@@ -111,7 +143,7 @@ def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
 
 
 def test_verdicts_say_what_a_comparison_lacks():
-    from tuning.results.report import verdicts
+    from tuning.benchmark.report import verdicts
 
     def stats(accuracy):
         return {"test_accuracy": (accuracy, 0.01, 2), "epochs": (3, 0, 2)}
@@ -132,8 +164,8 @@ def test_the_untuned_default_is_trained_like_the_tuned_model_and_compared_with_i
     epochs, and its '-final' row; the verdict of each tuned row names it, schedule with schedule."""
     from data_pipeline import SPLITS
     from tuning.families import FAMILIES
-    from tuning.results.benchmark import model_configs
-    from tuning.results.report import verdicts
+    from tuning.benchmark.cells import model_configs
+    from tuning.benchmark.report import verdicts
 
     shipped = REPO / "studies" / "best" / "byclass-cnn.json"  # a 4-epoch trial: the final policy differs
     tuned = json.loads(shipped.read_text())["trials"][0]["config"]
@@ -155,7 +187,7 @@ def test_the_untuned_default_is_trained_like_the_tuned_model_and_compared_with_i
 
 
 def test_the_report_states_each_tuned_models_validation_test_gap_and_flags_one_over_a_point():
-    from tuning.results.report import generalization_lines
+    from tuning.benchmark.report import generalization_lines
 
     def stats(val, test):
         return {"val_accuracy": (val, 0.0, 3), "test_accuracy": (test, 0.0, 3)}
@@ -184,7 +216,7 @@ def vgg16_cells_trained_on_cached_features(folder, data):
 
 
 def test_the_report_says_which_vgg16_base_each_run_used():
-    from tuning.results.report import vgg16_bases
+    from tuning.benchmark.report import vgg16_bases
 
     def cell(**weights):
         return {"config": {"family": "vgg16", **weights}, "metrics": {}}

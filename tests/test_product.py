@@ -19,7 +19,7 @@ SHIPPED = sorted((REPO / "studies" / "best").glob("*.json"))
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
 def test_every_shipped_config_reads_back_and_builds_for_its_split(path):
-    from tuning.results.export import read_export
+    from tuning.export import read_export
 
     document = read_export(path)
     split = SPLITS[document["split"]]

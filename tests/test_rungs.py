@@ -7,7 +7,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from data_pipeline import load_split, train_val_split
-from tuning.results.export import export_study
+from tuning.export import export_study
 from tuning.settings import StudySettings
 from tuning.study.pruners import make_pruner
 from tuning.study.rungs import Rung, due_promotion, duplicate_climb, ladder, promote, ranked, search_gain
@@ -163,7 +163,7 @@ def test_a_probe_on_a_large_split_trains_a_fixed_share_of_the_images(data_dir):
 def test_a_long_study_says_where_it_stands_and_names_its_objective(tmp_path):
     from datetime import datetime, timedelta
 
-    from tuning.results.progress import where_it_stands
+    from tuning.study.progress import where_it_stands
     from tuning.study.lifecycle import create_or_resume
 
     begun = datetime.now() - timedelta(minutes=10)

@@ -106,7 +106,7 @@ def test_on_a_large_split_only_starting_points_within_the_cost_bound_are_queued(
 def test_warm_start_from_an_export_file_needs_no_source_study(tmp_path):
     """A shipped `studies/best/<split>-<model>.json` seeds a study in another storage (a full-scale
     one): its tuned configs are queued best first, the original study's model is left out."""
-    from tuning.results.export import export_study, write_export
+    from tuning.export import export_study, write_export
 
     source = finished_study(f"sqlite:///{tmp_path}/dev.db", "balanced", "cnn", [0.5, 0.7, 0.9])
     source.add_trial(optuna.trial.create_trial(params=source.best_trial.params, distributions=source.best_trial.distributions,
@@ -131,7 +131,7 @@ def test_a_warm_start_with_nothing_this_study_can_use_is_refused_saying_why(tmp_
     import dataclasses
     import json
 
-    from tuning.results.export import read_export
+    from tuning.export import read_export
 
     shipped = "studies/best/byclass-cnn.json"
     bounded = dataclasses.replace(settings("byclass", max_epochs=3), max_macs=16_000_000)

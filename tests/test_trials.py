@@ -12,7 +12,7 @@ from tuning.settings import StudySettings
 from tuning.workers.loop import run_trials
 from tuning.errors import UserError
 from tuning.trial.objective import Objective
-from tuning.results.progress import counts
+from tuning.study.progress import counts
 from tuning.study.starting_points import known_good
 
 

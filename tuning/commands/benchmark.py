@@ -6,8 +6,8 @@ from pathlib import Path
 
 from data_pipeline import parse_split_list
 from tuning.errors import UserError
-from tuning.results.benchmark import SCHEDULES, BenchmarkPlan, run_benchmark
-from tuning.results.report import write_report
+from tuning.benchmark.cells import SCHEDULES, BenchmarkPlan, run_benchmark
+from tuning.benchmark.report import write_report
 from tuning.settings import vgg_weights
 
 

@@ -8,9 +8,9 @@ import optuna
 
 from data_pipeline import get_split
 from tuning.errors import UserError
-from tuning.results.export import BEST_DIR, check_export_target, export_study, summary_line, write_export
+from tuning.export import BEST_DIR, check_export_target, export_study, summary_line, write_export
 from tuning.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, storage_file
-from tuning.results.progress import printable
+from tuning.study.progress import printable
 from tuning.settings import study_name
 
 

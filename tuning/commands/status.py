@@ -7,7 +7,7 @@ import json
 
 import optuna
 
-from tuning.results.progress import best_trial, counts, printable
+from tuning.study.progress import best_trial, counts, printable
 from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.storage import open_storage
 

@@ -7,7 +7,7 @@ import signal
 
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.engines import run_engine
-from tuning.results.progress import best_trial, counts
+from tuning.study.progress import best_trial, counts
 from tuning.settings import StudySettings, study_name
 from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.commands.preflight import asked_settings, join
@@ -16,7 +16,7 @@ from tuning.study.starting_points import is_export_path, warm_start
 from tuning.storage import mask, open_storage, resolve_url
 from tuning.trial.spaces import CNN_MAX_MACS
 from tuning.workers.loop import raise_terminated, work
-from tuning.workers.parallel import run_parallel
+from tuning.workers.parallel import WorkerPool, run_parallel
 
 
 def check_vgg_weights(settings: StudySettings) -> None:
@@ -55,7 +55,8 @@ def cmd_start(args, plan) -> int:
               + (f", KerasTuner {stored.sampler}" if stored.engine == "kerastuner" else ""))
         print(describe())
     if args.workers > 1:  # an engine that takes no extra workers was refused by preflight
-        run_parallel(joined, args.trials, args.workers, args.threads, args.timeout, parse_gpus(args.gpus), args.precision)
+        pool = WorkerPool(args.workers, args.threads, tuple(parse_gpus(args.gpus) or ()), args.precision)
+        run_parallel(joined, args.trials, pool, args.timeout)
     else:
         run_engine(stored.engine, joined, args.trials, args.timeout, threads)
     summarize(joined, args.storage)

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from models import ConfigError
 from tuning.errors import UserError
 from tuning.families import registered
-from tuning.results.export import read_export
+from tuning.export import read_export
 from tuning.settings import StudySettings
 from tuning.storage import check_study_name
 from tuning.trial.spaces import config_from_params, conv_macs
@@ -64,9 +64,9 @@ def warm_start(storage, source: str, settings, num_classes: int, top: int) -> li
         reasons = ([f"{outside} not a point of this study's {settings.model} space"] if outside else []) + (
             [f"{len(costly)} over its bound of {settings.max_macs / 1e6:.0f}M multiply-adds per conv stack "
              f"(they cost {min(costly) / 1e6:.0f}M and more)"] if costly else [])
+        costlier = "give --max-epochs lower to allow costlier configs, " if costly else ""
         raise UserError(f"--warm-start {source}: none of its configs fits this study ({'; '.join(reasons)}); "
-                        f"warm start from a study or export of this space, or give --max-epochs lower to allow "
-                        f"costlier configs, or drop --warm-start")
+                        f"warm start from a study or export of this space, {costlier}or drop --warm-start")
     return chosen
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -143,11 +144,23 @@ def note_markdown(trial, config: dict, epoch_logs: list[dict], pairs, pruned: bo
     return "\n".join(lines)
 
 
-def publish(trial, store, model, epoch_logs: list[dict], holdout, characters: list[str], config: dict, pruned: bool) -> None:
+@dataclass(frozen=True)
+class Outcome:
+    """What a trial's artifacts show: the model it trained, its config, its epochs' logs, and
+    whether it was pruned (then it gets no confusion matrix)."""
+
+    model: object
+    config: dict
+    epoch_logs: list[dict]
+    pruned: bool
+
+
+def publish(trial, store, outcome: Outcome, holdout, characters: list[str]) -> None:
     """Upload the trial's curves, confusion matrix (finished trials) and summary; write its note."""
     import optuna_dashboard
     from optuna.artifacts import upload_artifact
 
+    model, config, epoch_logs, pruned = outcome.model, outcome.config, outcome.epoch_logs, outcome.pruned
     title = f"trial {trial.number}: {config['family']}"
     pairs = []
     with tempfile.TemporaryDirectory() as tmp:

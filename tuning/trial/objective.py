@@ -18,7 +18,7 @@ from tuning.errors import NotRun
 from tuning.provenance import worker_identity
 from tuning.settings import StudySettings, reports_per_epoch
 from tuning.study.rungs import duplicate_climb, ladder
-from tuning.trial.artifacts import publish
+from tuning.trial.artifacts import Outcome, publish
 from tuning.trial.feature_cache import FeatureCache
 from tuning.trial.spaces import OptunaSampler, space_of
 from tuning.trial.training import fit, predict_classes, release_memory, set_seed
@@ -127,10 +127,10 @@ class Objective:
             logs = report.epoch_logs
             trial.set_user_attr("val_loss", logs[-1]["val_loss"])
             trial.set_user_attr("history", {key: [log[key] for log in logs] for key in logs[0]})
-            self.publish(trial, model, holdout, logs, config, pruned=False)
+            self.publish(trial, Outcome(model, config, logs, pruned=False), holdout)
             return float(np.max([log["val_accuracy"] for log in logs]))
         except optuna.TrialPruned:
-            self.publish(trial, model, holdout, report.epoch_logs, config, pruned=True)
+            self.publish(trial, Outcome(model, config, report.epoch_logs, pruned=True), holdout)
             raise
         except Exception as exc:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:500])
@@ -165,12 +165,12 @@ class Objective:
         trial.set_user_attr("params_count", int(model.count_params()))
         return model, holdout
 
-    def publish(self, trial, model, holdout, epoch_logs, config, pruned: bool) -> None:
+    def publish(self, trial, outcome: Outcome, holdout) -> None:
         """Artifacts for the dashboard; a failure here is noted, never fatal to the trial."""
         if self.artifact_store is None:
             return
         try:
-            publish(trial, self.artifact_store, model, epoch_logs, holdout, self.characters, config, pruned)
+            publish(trial, self.artifact_store, outcome, holdout, self.characters)
         except Exception as exc:  # plotting or artifact storage trouble must not lose the trial's result
             trial.set_user_attr("artifact_error", f"{type(exc).__name__}: {exc}"[:300])
 

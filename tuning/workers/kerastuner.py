@@ -10,6 +10,8 @@ both engines. KerasTuner keeps its own state under studies/kerastuner/<study>/ a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -22,7 +24,7 @@ from tuning.backend import device_record
 from tuning.engines import TUNERS
 from tuning.provenance import worker_identity
 from tuning.trial.objective import rss_bytes
-from tuning.results.progress import Reporter, counts
+from tuning.study.progress import Reporter, counts
 from tuning.trial.spaces import space_of
 from tuning.trial.training import release_memory
 
@@ -131,13 +133,31 @@ def mirror_trial(study: optuna.Study, kt_trial, space: SpaceHyperModel, train_si
     ))
 
 
-def make_tuner(kind: str, space: SpaceHyperModel, study: optuna.Study, target: int, max_epochs: int, seed: int,
-               train_size: int, on_mirror=None, deadline: float | None = None, limit: int | None = None):
-    """A KerasTuner tuner that mirrors each trial; it stops starting trials at the wall-clock `deadline`
-    (time.time()) or after `limit` trials in this process (then `stopped_at_limit` is set)."""
+@dataclass(frozen=True)
+class SearchRun:
+    """One process's share of a KerasTuner search: the mirrored study, the trial count it should
+    hold, and when this process stops starting trials."""
+
+    study: optuna.Study
+    target: int
+    on_mirror: Callable[[], None] | None = None  # called after each mirrored trial (progress lines)
+    deadline: float | None = None  # time.time() after which no trial starts
+    limit: int | None = None  # trials this process runs before a fresh process takes over
+
+    def out_of_time(self) -> bool:
+        return bool(self.deadline) and time.time() >= self.deadline
+
+    def study_is_full(self) -> bool:
+        return counts(self.study)["complete"] + counts(self.study)["fail"] >= self.target
+
+
+def make_tuner(space: SpaceHyperModel, settings, train_size: int, run: SearchRun):
+    """A KerasTuner tuner (the settings' `sampler` names it) that mirrors each trial into
+    `run.study`; it stops starting trials at `run.deadline` or after `run.limit` trials in this
+    process (then `stopped_at_limit` is set)."""
     import keras_tuner
 
-    base = getattr(keras_tuner, TUNERS[kind])
+    base = getattr(keras_tuner, TUNERS[settings.sampler])
 
     class MirroringTuner(base):
         ended_here = 0
@@ -145,49 +165,46 @@ def make_tuner(kind: str, space: SpaceHyperModel, study: optuna.Study, target: i
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
-            mirror_trial(study, trial, space, train_size)
+            mirror_trial(run.study, trial, space, train_size)
             release_memory()  # KerasTuner keeps models alive between trials otherwise
-            if on_mirror:
-                on_mirror()
+            if run.on_mirror:
+                run.on_mirror()
             self.ended_here += 1
-            out_of_time = bool(deadline) and time.time() >= deadline
-            self.stopped_at_limit = not out_of_time and bool(limit) and self.ended_here >= limit
+            out_of_time = run.out_of_time()
+            self.stopped_at_limit = not out_of_time and bool(run.limit) and self.ended_here >= run.limit
             if out_of_time or self.stopped_at_limit:
                 self.oracle.max_trials = len(self.oracle.trials)  # start no further trial
 
     options = {"hypermodel": space.hypermodel, "objective": keras_tuner.Objective("val_accuracy", "max"),
-               "seed": seed, "directory": str(STATE_DIR), "project_name": study.study_name, "overwrite": False,
-               "max_consecutive_failed_trials": 10}
-    if kind == "hyperband":
-        tuner = MirroringTuner(max_epochs=max_epochs, factor=3, hyperband_iterations=1000, **options)
+               "seed": settings.seed, "directory": str(STATE_DIR), "project_name": run.study.study_name,
+               "overwrite": False, "max_consecutive_failed_trials": 10}
+    if settings.sampler == "hyperband":
+        tuner = MirroringTuner(max_epochs=settings.max_epochs, factor=3, hyperband_iterations=1000, **options)
     else:
-        tuner = MirroringTuner(max_trials=target, **options)
-    tuner.oracle.max_trials = target  # stop at the study's trial count, whatever the schedule
+        tuner = MirroringTuner(max_trials=run.target, **options)
+    tuner.oracle.max_trials = run.target  # stop at the study's trial count, whatever the schedule
     return tuner
 
 
-def run_kerastuner(study: optuna.Study, settings, holdout, target: int, on_mirror=None,
-                   deadline: float | None = None, limit: int | None = None) -> bool:
-    """Search until the mirrored study holds `target` KerasTuner trials (resumes from state), with
-    the tuner the settings' `sampler` names (tuning.engines.TUNERS).
+def run_kerastuner(settings, holdout, run: SearchRun) -> bool:
+    """Search until the mirrored study holds `run.target` KerasTuner trials (resumes from state),
+    with the tuner the settings' `sampler` names (tuning.engines.TUNERS).
 
-    Returns False when it stopped after `limit` trials with the study unfinished: the caller then
+    Returns False when it stopped after `run.limit` trials with the study unfinished: the caller then
     continues in a fresh process (KerasTuner saved its state at the end of every trial).
     """
     import warnings
 
     # Hyperband resumes a trial from its predecessor's weights; the optimizer state is new on purpose
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-    kind = settings.sampler
     space = SpaceHyperModel(settings.model, settings.num_classes, settings.max_epochs,
-                            settings.space_kwargs(), hyperband=kind == "hyperband")
-    tuner = make_tuner(kind, space, study, target, settings.max_epochs, settings.seed, len(holdout.train_labels),
-                       on_mirror, deadline, limit)
-    if counts(study)["complete"] + counts(study)["fail"] >= target or (deadline and time.time() >= deadline):
+                            settings.space_kwargs(), hyperband=settings.sampler == "hyperband")
+    tuner = make_tuner(space, settings, len(holdout.train_labels), run)
+    if run.study_is_full() or run.out_of_time():
         return True
     tuner.search(holdout.train_images, holdout.train_labels, validation_data=(holdout.val_images, holdout.val_labels),
                  epochs=settings.max_epochs, verbose=0)
-    return counts(study)["complete"] + counts(study)["fail"] >= target or not tuner.stopped_at_limit
+    return run.study_is_full() or not tuner.stopped_at_limit
 
 
 def work_kerastuner(joined, target: int, timeout: int | None = None, threads: int | None = None) -> None:
@@ -201,8 +218,8 @@ def work_kerastuner(joined, target: int, timeout: int | None = None, threads: in
     study = joined.study
     reporter = Reporter(study, target)
     try:
-        done = run_kerastuner(study, joined.settings, joined.holdout, target, on_mirror=reporter.poll,
-                              deadline=deadline_from(timeout), limit=trials_per_process())
+        done = run_kerastuner(joined.settings, joined.holdout, SearchRun(
+            study, target, on_mirror=reporter.poll, deadline=deadline_from(timeout), limit=trials_per_process()))
     finally:
         reporter.close()
     if not done:

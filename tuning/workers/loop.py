@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 
 from tuning.backend import set_threads
 from tuning.errors import NotRun, UserError, env_int
-from tuning.results.progress import Reporter, counts
+from tuning.study.progress import Reporter, counts
 from tuning.trial.artifacts import artifact_store
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 
-from tuning.results.progress import Reporter
+from tuning.study.progress import Reporter
 from tuning.backend import default_threads, gpu_names
 from tuning.workers.children import signal_of, spawn, stop
 from tuning.workers.loop import tune_argv
@@ -17,16 +18,25 @@ def worker_env(env: dict, index: int, gpus: list[str]) -> dict:
     return {**env, "CUDA_VISIBLE_DEVICES": gpus[index % len(gpus)]} if gpus else dict(env)
 
 
-def run_parallel(joined, target: int, workers: int, threads: int | None = None, timeout: int | None = None,
-                 gpus: list[str] | None = None, precision: str = "float32") -> None:
-    """`workers` `tune worker` processes on `joined`'s study (settings.JoinedStudy) until it holds
-    `target` finished trials; this process reports. With GPUs, worker i sees GPU i mod their number (`gpus`, else every GPU
-    this process sees) and the CPU threads are shared among the workers on each GPU; without, each
-    worker gets its share of the cores."""
-    gpus = gpus or [str(index) for index in range(len(gpu_names()))]
-    threads = threads or default_threads(workers)
+@dataclass(frozen=True)
+class WorkerPool:
+    """The `tune worker` processes `tune start --workers N` runs on this machine."""
+
+    workers: int
+    threads: int | None = None  # CPU threads each; default: the cores shared among the workers
+    gpus: tuple[str, ...] = ()  # worker i sees GPU i mod their number; default: every GPU this process sees
+    precision: str = "float32"
+
+
+def run_parallel(joined, target: int, pool: WorkerPool, timeout: int | None = None) -> None:
+    """`pool.workers` `tune worker` processes on `joined`'s study (settings.JoinedStudy) until it
+    holds `target` finished trials; this process reports. With GPUs the CPU threads are shared among
+    the workers on each GPU; without, each worker gets its share of the cores."""
+    gpus = list(pool.gpus) or [str(index) for index in range(len(gpu_names()))]
+    threads = pool.threads or default_threads(pool.workers)
+    workers = pool.workers
     command = [*tune_argv(), "worker", "--study", joined.study.study_name, "--trials", str(target), "--threads", str(threads),
-               "--quiet", "--precision", precision]
+               "--quiet", "--precision", pool.precision]
     if joined.data_dir:
         command += ["--data-dir", joined.data_dir]
     if timeout:

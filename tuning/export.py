@@ -122,9 +122,8 @@ def write_export(document: dict, out: Path) -> Path:
 
 
 def read_export(path: str | os.PathLike) -> dict:
-    """An exported file, checked: JSON, with trials whose configs `models.build` accepts."""
-    from models import parse_config
-
+    """An exported file, checked whole (check_export): a damaged, hand-edited or foreign file is a
+    UserError naming what is wrong, before anything is built from it."""
     path = Path(path)
     try:
         document = json.loads(path.read_text())
@@ -136,9 +135,47 @@ def read_export(path: str | os.PathLike) -> dict:
         raise UserError(f"{path}: not a JSON export ({exc}); run `tune export` again") from None
     if not isinstance(document, dict) or not isinstance(document.get("trials"), list) or not document["trials"]:
         raise UserError(f"{path}: not a tune export (no trials list); run `tune export` again")
-    for trial in document["trials"]:
-        try:
-            parse_config(trial.get("config") if isinstance(trial, dict) else None)
-        except (ValueError, TypeError, OverflowError) as exc:  # ConfigError, or a value of a type no key takes
-            raise UserError(f"{path}: trial {trial.get('number', '?') if isinstance(trial, dict) else '?'}: {exc}") from None
+    problem = export_problem(document)
+    if problem:
+        raise UserError(f"{path}: {problem}; run `tune export` again")
     return document
+
+
+def export_problem(document: dict) -> str | None:
+    """What makes `document` not a whole `tune export` document, or None: its split and family
+    known, every trial's config (and final_config) one `models.build` takes, of that family and the
+    split's class count, and numbers where numbers belong."""
+    from data_pipeline import SPLITS
+    from models import parse_config
+    from tuning.families import FAMILIES
+
+    split, family = SPLITS.get(document.get("split")), document.get("model")
+    if split is None:
+        return f"split {document.get('split')!r} is not one of {', '.join(SPLITS)}"
+    if family not in FAMILIES:
+        return f"model {family!r} is not a family ({', '.join(FAMILIES)})"
+    for index, trial in enumerate(document["trials"]):
+        if not isinstance(trial, dict):
+            return f"trial entry {index} is not an object"
+        where = f"trial {trial.get('number', index)!r}"
+        number, value, params = trial.get("number"), trial.get("val_accuracy"), trial.get("params")
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 0):
+            return f"{where}: 'number' is not a trial number"
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1):
+            return f"{where}: 'val_accuracy' {value!r} is not an accuracy (0..1)"
+        if params is not None and not isinstance(params, dict):
+            return f"{where}: 'params' is not an object"
+        for key in ("config", "final_config"):
+            if key == "final_config" and key not in trial:
+                continue
+            try:
+                config = parse_config(trial.get(key))
+            except (ValueError, TypeError, OverflowError) as exc:  # ConfigError, or a value of a type no key takes
+                return f"{where}: {exc}" if key == "config" else f"{where}: final_config: {exc}"
+            families = {member["family"] for member in trial[key]["members"]} if config.family == "ensemble" else {config.family}
+            if families != {family}:
+                return f"{where}: its {key} is {'/'.join(sorted(families))}, but the export is of {family}"
+            if config.num_classes != split.num_classes:
+                return (f"{where}: its {key} has num_classes {config.num_classes}, but {split.name} has "
+                        f"{split.num_classes} classes")
+    return None

@@ -22,9 +22,10 @@ import numpy as np
 import models
 from data_pipeline import Split, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
+from tuning.benchmark.manifests import cell_stem, read_manifest
 from tuning.errors import UserError, check_writable_folder
 from tuning.families import FAMILIES, registered
-from tuning.results.export import BEST_DIR, read_export
+from tuning.export import BEST_DIR, read_export
 from tuning.provenance import versions
 from tuning.settings import final_config, vgg16_weights_keys
 from tuning.trial.feature_cache import CachedModel, FeatureCache
@@ -225,44 +226,58 @@ def run_benchmark(plan: BenchmarkPlan) -> tuple[list[dict], dict[str, str]]:
     for name, reason in skipped.items():
         print(f"{name}: skipped: {reason}")
     check_writable_folder(plan.out, "--out")
+    kept = {(split.name, name, seed): read_manifest(cell_stem(plan.out, split.name, name, seed), split.name, name, seed)
+            for split in plan.splits for name in cells_of[split.name] for seed in range(plan.seeds)}  # all, before any trains
     cells, features = [], FeatureCache()
     run = datetime.now(timezone.utc).isoformat(timespec="seconds")  # every cell made now says which run made it
     for split in plan.splits:  # load each split once; every cell of it shares the arrays
         data = load_split(split.name, plan.data_dir)
-        holdout = train_val_split(data)
+        bench = SplitBench(split, data, train_val_split(data), features, plan.out, run)
         for name, config in cells_of[split.name].items():
             for seed in range(plan.seeds):
-                cells.append(benchmark_cell(plan.out, split, name, config, seed, data, holdout, features, run))
+                cells.append(kept_cell(bench, name, config, seed, kept[split.name, name, seed])
+                             or benchmark_cell(bench, name, config, seed))
     return cells, skipped
 
 
-def benchmark_cell(out: Path, split, name: str, config: dict, seed: int, data, holdout, features: FeatureCache,
-                   run: str) -> dict:
-    key = cell_key(config, seed, data.checksums)
-    stem = out / "cells" / f"{split.name}-{name}-seed{seed}"
-    manifest_path = stem.with_suffix(".json")
-    if manifest_path.exists():
-        try:
-            manifest = json.loads(manifest_path.read_text())
-            model_file = stem.with_suffix(".keras")
-            if manifest.get("key") == key and not model_file.exists():
-                # a shipped report (reports/ in git) carries the manifests, not the models
-                print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run (its manifest; the model file is not here)")
-                return manifest
-            if manifest.get("key") == key and manifest.get("model_sha256") == sha256_file(model_file):
-                print(f"{split.name:9} {name:16} seed {seed}: kept from an earlier run")  # a damaged model is retrained
-                return manifest
-        except ValueError:
-            pass  # a damaged manifest is redone, not trusted
-    cell, model = run_cell(name, config, seed, data, holdout, features)
-    cell |= {"split": split.name, "key": key, "data_checksums": data.checksums, "versions": versions(), "run": run}
+@dataclass(frozen=True)
+class SplitBench:
+    """One split's share of a benchmark run: its arrays, loaded once, and where its cells go."""
+
+    split: Split
+    data: object  # data_pipeline's loaded split (test images and checksums)
+    holdout: object  # its train/validation holdout
+    features: FeatureCache
+    out: Path
+    run: str  # when the run started: every cell made now carries it
+
+
+def kept_cell(bench: SplitBench, name: str, config: dict, seed: int, manifest: dict | None) -> dict | None:
+    """The cell from an earlier run where its manifest (checked by read_manifest) is of this very
+    config, seed and data; None where it must be trained."""
+    if manifest is None or manifest["key"] != cell_key(config, seed, bench.data.checksums):
+        return None
+    shipped = not cell_stem(bench.out, bench.split.name, name, seed).with_suffix(".keras").exists()
+    # a shipped report (reports/ in git) carries the manifests, not the models
+    print(f"{bench.split.name:9} {name:16} seed {seed}: kept from an earlier run"
+          + (" (its manifest; the model file is not here)" if shipped else ""))
+    return manifest
+
+
+def benchmark_cell(bench: SplitBench, name: str, config: dict, seed: int) -> dict:
+    """Train, time and keep one cell: the model file first, the manifest last (it marks the cell done)."""
+    split, data = bench.split, bench.data
+    stem = cell_stem(bench.out, split.name, name, seed)
+    cell, model = run_cell(name, config, seed, data, bench.holdout, bench.features)
+    cell |= {"split": split.name, "key": cell_key(config, seed, data.checksums), "data_checksums": data.checksums,
+             "versions": versions(), "run": bench.run}
     model_path = stem.with_suffix(".keras")
     tmp = model_path.with_name(f".{model_path.stem}.tmp.keras")
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(tmp)
     tmp.replace(model_path)
     cell["model_sha256"] = sha256_file(model_path)
-    write_atomic(manifest_path, (json.dumps(cell, indent=2) + "\n").encode())  # last: marks the cell done
+    write_atomic(stem.with_suffix(".json"), (json.dumps(cell, indent=2) + "\n").encode())
     m = cell["metrics"]
     print(f"{split.name:9} {name:16} seed {seed}: test {m['test_accuracy']:.4f}  val {m['val_accuracy']:.4f}  "
           f"fit {m['fit_seconds']:.0f}s ({m['epochs']} epochs)", flush=True)

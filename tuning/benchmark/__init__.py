@@ -1,0 +1,1 @@
+"""`tune benchmark`: cells (retrain, time, keep) and the report made from them."""

@@ -1,1 +1,0 @@
-"""What comes out: progress lines, exports, the final benchmark and its report."""
