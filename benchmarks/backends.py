@@ -11,7 +11,6 @@ the ratio to the first backend. A backend that is not installed is reported and 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -20,6 +19,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, check_split_files, choice_list, count, existing_file, guarded, split_name  # noqa: E402
 
 MEASURE = """
 import json, sys, time
@@ -59,19 +61,27 @@ def measure(backend: str, args) -> dict | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="balanced")
-    parser.add_argument("--images", type=int, default=8192)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--backends", default="tensorflow,jax,torch")
-    parser.add_argument("--config", help="an exported config to time instead of the big CNN")
+    parser = Parser(prog="backends.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="balanced")
+    parser.add_argument("--images", type=count(200_000), default=8192)
+    parser.add_argument("--repeats", type=count(100), default=3)
+    parser.add_argument("--backends", type=choice_list(("tensorflow", "jax", "torch")), default=["tensorflow", "jax", "torch"])
+    parser.add_argument("--config", type=existing_file, help="an exported config to time instead of the big CNN")
     parser.add_argument("--precision", default="float32", choices=("float32", "mixed"))
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
+    check_split_files(args.split, args.data_dir)
+    if args.config:  # checked whole before the first child starts
+        from tuning._quiet import import_backend_quietly
+
+        import_backend_quietly()  # the check reads configs through models, which loads Keras
+        from tuning.export import read_export
+
+        read_export(args.config)
     import importlib.util
 
-    backends = [name for name in args.backends.split(",") if name == "tensorflow" or importlib.util.find_spec(name)]
-    for name in sorted(set(args.backends.split(",")) - set(backends)):
+    backends = [name for name in args.backends if name == "tensorflow" or importlib.util.find_spec(name)]
+    for name in sorted(set(args.backends) - set(backends)):
         print(f"{name}: not installed (pip install -e \".[{name}]\"), skipped")
     rates: dict[str, list[float]] = {name: [] for name in backends}
     for round_ in range(args.repeats):
@@ -89,4 +99,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -9,7 +9,6 @@ init and the table says so. Numbers every tuned model is measured against.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -18,15 +17,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.contract import Parser, choice_list, count, guarded, seed_int, split_name  # noqa: E402
+
 from tuning._quiet import import_backend_quietly  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="mnist")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--models", default="cnn,mlp,vgg16")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = Parser(prog="baselines.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="mnist")
+    parser.add_argument("--epochs", type=count(100), default=10)
+    parser.add_argument("--models", type=choice_list(("cnn", "mlp", "vgg16")), default=["cnn", "mlp", "vgg16"])
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
     import_backend_quietly()
@@ -41,7 +42,7 @@ def main() -> None:
           f"{args.epochs} epochs, batch 128, seed {args.seed}, {os.cpu_count()} CPUs")
     print("| model | params | fit s | train img/s | val acc | test acc | test eval s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for family in args.models.split(","):
+    for family in args.models:
         config = models.baseline_config(family, args.split, data.split.num_classes, epochs=args.epochs)
         note = ""
         set_seed(args.seed)
@@ -60,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

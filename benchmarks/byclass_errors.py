@@ -13,7 +13,6 @@ the more frequent case of each merged pair. The merged pairs come from the two m
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, existing_file, guarded, seed_int  # noqa: E402
 
 from tuning._quiet import import_backend_quietly  # noqa: E402
 
@@ -41,9 +42,9 @@ def case_blind_floor(labels: np.ndarray, groups: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(REPO / "studies" / "best" / "byclass-cnn.json"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser = Parser(prog="byclass_errors.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=existing_file, default=str(REPO / "studies" / "best" / "byclass-cnn.json"))
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
     import_backend_quietly()
@@ -55,13 +56,14 @@ def main() -> None:
     from tuning.trial.feature_cache import FeatureCache
     from tuning.trial.training import predict_classes, release_memory
 
+    tuned = read_export(Path(args.config))["trials"][0]["config"]  # checked whole before any work
     data = load_split("byclass", args.data_dir)
     holdout = train_val_split(data)
     groups = case_groups(Path(args.data_dir))
     truth = data.test_labels
     print(f"byclass test: {len(truth)} images; {len(set(groups))} classes up to case; "
           f"case-blind floor (labels alone): {case_blind_floor(truth, groups):.2%}")
-    configs = {"tuned CNN": read_export(Path(args.config))["trials"][0]["config"],
+    configs = {"tuned CNN": tuned,
                "original CNN": models.baseline_config("cnn", "byclass", data.split.num_classes)}
     for name, config in configs.items():
         config = models.normalize(config)
@@ -75,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -35,6 +35,54 @@ def choice_list(choices) -> callable:
     return parse
 
 
+def count(high: int, low: int = 1) -> callable:
+    """An option type: a whole number in low..high (a count of repeats, trials, images: bounded, so a
+    typo such as 1000000 is named at once, not found hours into a run)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {low}..{high}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give {low}..{high}")
+        return value
+
+    return parse
+
+
+def existing_file(text: str) -> str:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: {'a folder' if path.is_dir() else 'no such file'}; give a file")
+    return text
+
+
+def family_name(text: str) -> str:
+    from tuning.families import FAMILIES
+
+    if text not in FAMILIES:
+        raise argparse.ArgumentTypeError(f"unknown model family {text!r}; choose from {', '.join(FAMILIES)}")
+    return text
+
+
+def postgres_admin(url: str):
+    """An autocommit connection to the PostgreSQL server of `url`, or one line saying it cannot be reached."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url.replace("+psycopg", ""), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        fail(f"cannot reach PostgreSQL at {url} ({str(exc).strip().splitlines()[0]}); start it or pass --postgres")
+
+
+def check_split_files(split: str, data_dir) -> None:
+    """The split's files in `data_dir`, checked (and parsed into the array cache) before any work."""
+    from data_pipeline import load_split
+
+    load_split(split, data_dir)
+
+
 def split_name(text: str) -> str:
     from data_pipeline import SPLITS
 

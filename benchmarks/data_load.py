@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, check_split_files, count, guarded, split_name  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -52,14 +55,18 @@ def measure(split: str, data_dir: str, cache: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="byclass")
+    parser = Parser(prog="data_load.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="byclass")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=count(100), default=3)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.split, args.data_dir)
+    with tempfile.TemporaryDirectory() as cache:  # the files checked without warming a cache the runs use
+        os.environ["EMNIST_CACHE_DIR"] = cache
+        check_split_files(args.split, args.data_dir)
+        del os.environ["EMNIST_CACHE_DIR"]
     rows = []
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as cache:
@@ -81,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

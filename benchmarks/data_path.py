@@ -12,7 +12,6 @@ and each path's ratio to uint8.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, check_split_files, choice_list, count, guarded, split_name  # noqa: E402
 
 from tuning._quiet import import_backend_quietly  # noqa: E402
 
@@ -51,13 +52,14 @@ def images_per_second(path: str, config: dict, holdout, epochs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="balanced")
-    parser.add_argument("--models", default="cnn-small,mlp")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser = Parser(prog="data_path.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="balanced")
+    parser.add_argument("--models", type=choice_list(MODELS), default=['cnn-small', 'mlp'])
+    parser.add_argument("--repeats", type=count(100), default=3)
+    parser.add_argument("--epochs", type=count(100), default=2)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
+    check_split_files(args.split, args.data_dir)
     import_backend_quietly()
     import models
     from data_pipeline import get_split, load_split, train_val_split
@@ -67,7 +69,7 @@ def main() -> None:
     print(f"{args.split}: {len(holdout.train_labels)} training images, {args.epochs} epochs, {args.repeats} repeats")
     print("| model | " + " | ".join(f"{p} img/s" for p in PATHS) + " | float32 / uint8 | tf.data / uint8 |")
     print("|---|" + "---:|" * (len(PATHS) + 2))
-    for name in args.models.split(","):
+    for name in args.models:
         family, baseline_split = MODELS[name]
         config = models.baseline_config(family, baseline_split, classes, epochs=args.epochs)
         rates: dict[str, list[float]] = {path: [] for path in PATHS}
@@ -82,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

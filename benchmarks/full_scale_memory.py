@@ -10,7 +10,6 @@ Goal: peak RSS <= 2.5 GB during a byclass trial.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import subprocess
@@ -21,8 +20,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.contract import Parser, count, family_name, guarded  # noqa: E402
+
 from data_pipeline import get_split  # noqa: E402
 from data_pipeline.synthetic import write_split  # noqa: E402
+from tuning.errors import check_writable_folder  # noqa: E402
 
 #: the official release's image counts (shared/BASELINES.md, the EMNIST paper)
 OFFICIAL = {"byclass": (697_932, 116_323), "bymerge": (697_932, 116_323), "balanced": (112_800, 18_800),
@@ -40,13 +42,14 @@ def high_water_mb(pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog="full_scale_memory.py", description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="byclass", choices=sorted(OFFICIAL))
-    parser.add_argument("--model", default="cnn")
-    parser.add_argument("--max-epochs", type=int, default=1)
+    parser.add_argument("--model", type=family_name, default="cnn")
+    parser.add_argument("--max-epochs", type=count(20), default=1)
     parser.add_argument("--folder", default="/tmp/emnist-full")
     args = parser.parse_args()
     folder, split = Path(args.folder), get_split(args.split)
+    check_writable_folder(folder, "--folder")
     train, test = OFFICIAL[args.split]
     if not (folder / split.file_name("train-images")).exists():
         print(f"writing {args.split} at full size ({train:,} train, {test:,} test images) into {folder} ...", flush=True)
@@ -69,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

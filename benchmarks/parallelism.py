@@ -12,7 +12,6 @@ process start and data loading included.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -23,6 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, check_split_files, count, family_name, guarded, split_name  # noqa: E402
 TUNE = [sys.executable, "-m", "tuning.cli"]
 EPOCHS = 2
 
@@ -64,13 +65,14 @@ def run_study(args, workers: int, threads: int, folder: str, queued: list[dict])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="mnist")
-    parser.add_argument("--model", default="cnn")
-    parser.add_argument("--trials", type=int, default=9, help="the baseline plus trials-1 fixed, timed trials")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser = Parser(prog="parallelism.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="mnist")
+    parser.add_argument("--model", type=family_name, default="cnn")
+    parser.add_argument("--trials", type=count(1000, low=2), default=9, help="the baseline plus trials-1 fixed, timed trials")
+    parser.add_argument("--repeats", type=count(100), default=2)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
+    check_split_files(args.split, args.data_dir)
     from data_pipeline import get_split
 
     queued = fixed_params(args.model, get_split(args.split).num_classes, args.trials - 1)
@@ -95,4 +97,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

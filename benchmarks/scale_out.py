@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int  # noqa: E402
+from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int, postgres_admin  # noqa: E402
 from tuning.cli import fraction  # noqa: E402
 
 
@@ -194,12 +194,7 @@ def main() -> None:
     counts, paths = args.workers, args.paths
     if args.trial_seconds <= 0:
         fail(f"--trial-seconds {args.trial_seconds}: give a positive number of seconds")
-    import psycopg
-
-    try:
-        admin = psycopg.connect(args.postgres.replace("+psycopg", ""), autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        fail(f"cannot reach PostgreSQL at {args.postgres} ({str(exc).strip().splitlines()[0]}); start it or pass --postgres")
+    admin = postgres_admin(args.postgres)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for workers in counts:

@@ -10,7 +10,6 @@ measured alternately in rounds, since this machine's speed drifts. Prints ms per
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.contract import Parser, count, guarded, postgres_admin  # noqa: E402
 
 import optuna  # noqa: E402
 
@@ -43,15 +44,13 @@ def per_trial_ms(storage, trials: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = Parser(prog="storage_overhead.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=count(100_000), default=100)
+    parser.add_argument("--rounds", type=count(100), default=3)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    import psycopg
-
     database = f"tune_overhead_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(args.postgres.replace("+psycopg", ""), autocommit=True)
+    admin = postgres_admin(args.postgres)
     admin.execute(f'CREATE DATABASE "{database}"')
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -75,4 +74,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -9,24 +9,27 @@ baseline, memory at trial 30 within 1.2x of trial 3.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.contract import Parser, guarded  # noqa: E402
+
 import optuna  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from tuning.storage import open_storage  # noqa: E402
+from tuning.storage import check_study_exists, open_storage  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog="study_memory.py", description=__doc__.splitlines()[0])
     parser.add_argument("--study", default="emnist-balanced-cnn")
     parser.add_argument("--storage")
     args = parser.parse_args()
-    study = optuna.load_study(study_name=args.study, storage=open_storage(args.storage, create=False, writes=False))
+    storage = open_storage(args.storage, create=False, writes=False)
+    check_study_exists(storage, args.study)
+    study = optuna.load_study(study_name=args.study, storage=storage)
     trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     pruned = [t for t in finished if t.state == TrialState.PRUNED]
@@ -50,4 +53,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -13,7 +13,6 @@ machine's float32 matmul rate and each model's training FLOPs per image, for ach
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, check_split_files, choice_list, count, guarded, split_name  # noqa: E402
 
 from tuning._quiet import import_backend_quietly  # noqa: E402
 
@@ -96,13 +97,14 @@ def trial_fit(family, baseline_split, split, holdout, epochs, folder) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="balanced")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--models", default="cnn-small,cnn-big,mlp")
+    parser = Parser(prog="throughput.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="balanced")
+    parser.add_argument("--repeats", type=count(100), default=3)
+    parser.add_argument("--epochs", type=count(100), default=2)
+    parser.add_argument("--models", type=choice_list(MODELS), default=['cnn-small', 'cnn-big', 'mlp'])
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
+    check_split_files(args.split, args.data_dir)
     import_backend_quietly()
     import models
     from data_pipeline import get_split, load_split, train_val_split
@@ -115,7 +117,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     classes = get_split(args.split).num_classes
     with tempfile.TemporaryDirectory() as folder:
-        for name in args.models.split(","):
+        for name in args.models:
             family, baseline_split = MODELS[name]
             config = models.baseline_config(family, baseline_split, classes, epochs=args.epochs)
             plain, trial, overhead = [], [], []
@@ -131,4 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

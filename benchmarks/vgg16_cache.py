@@ -16,7 +16,6 @@ backward passes every epoch no cache can save.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.contract import Parser, check_split_files, count, existing_file, guarded, split_name  # noqa: E402
 
 
 def make_weights(folder: Path) -> str:
@@ -71,14 +72,15 @@ def run_study(cache: str, args, weights: str, folder: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="mnist")
-    parser.add_argument("--trials", type=int, default=5)
-    parser.add_argument("--max-epochs", type=int, default=4)
-    parser.add_argument("--fine-tune-blocks", type=int, default=0, help="trials may train the last 0..K conv blocks")
-    parser.add_argument("--weights", help="a VGG16 no-top weights file (default: ImageNet from the Keras cache)")
+    parser = Parser(prog="vgg16_cache.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=split_name, default="mnist")
+    parser.add_argument("--trials", type=count(1000), default=5)
+    parser.add_argument("--max-epochs", type=count(100), default=4)
+    parser.add_argument("--fine-tune-blocks", type=count(5, low=0), default=0, help="trials may train the last 0..K conv blocks")
+    parser.add_argument("--weights", type=existing_file, help="a VGG16 no-top weights file (default: ImageNet from the Keras cache)")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     args = parser.parse_args()
+    check_split_files(args.split, args.data_dir)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         weights = args.weights
@@ -102,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

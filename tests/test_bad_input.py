@@ -280,6 +280,30 @@ def test_the_storage_ladders_bad_input_is_one_line_and_changes_nothing(tmp_path,
     ("scale_out.py", ["--workers", "8,0"], "--workers: 0 is not allowed"),
     ("scale_out.py", ["--paths", "direct,sideways"], "'sideways': give distinct names from direct, proxy"),
     ("scale_out.py", ["--postgres", "postgresql+psycopg://postgres@127.0.0.1:1/postgres"], "cannot reach PostgreSQL"),
+    ("backends.py", ["--images", "0"], "--images: 0 is out of range; give 1..200000"),
+    ("backends.py", ["--backends", "tensorflow,mxnet"], "'mxnet': give distinct names from tensorflow, jax, torch"),
+    ("backends.py", ["--config", "studies/best/damaged.json", "--split", "mnist", "--data-dir", "emnist"], "not a JSON export"),
+    ("baselines.py", ["--models", "cnn,rnn"], "'rnn': give distinct names from cnn, mlp, vgg16"),
+    ("baselines.py", ["--seed", "-1"], "--seed: -1 is not a seed"),
+    ("baselines.py", ["--data-dir", "nowhere"], "data dir nowhere does not exist"),
+    ("byclass_errors.py", ["--config", "nope.json"], "--config: nope.json: no such file"),
+    ("byclass_errors.py", ["--config", "studies/best/damaged.json"], "not a JSON export"),
+    ("data_load.py", ["--repeats", "0"], "--repeats: 0 is out of range; give 1..100"),
+    ("data_load.py", ["--split", "mnist", "--data-dir", "nowhere"], "data dir nowhere does not exist"),
+    ("data_path.py", ["--models", "cnn-huge"], "'cnn-huge': give distinct names from cnn-small, cnn-big, mlp"),
+    ("data_path.py", ["--epochs", "1000000"], "--epochs: 1000000 is out of range"),
+    ("full_scale_memory.py", ["--model", "rnn"], "unknown model family 'rnn'"),
+    ("full_scale_memory.py", ["--folder", "studies/optuna.db"], "--folder studies/optuna.db"),
+    ("parallelism.py", ["--trials", "1"], "--trials: 1 is out of range; give 2..1000"),
+    ("parallelism.py", ["--split", "nope"], "unknown split 'nope'"),
+    ("storage_overhead.py", ["--postgres", "postgresql+psycopg://postgres@127.0.0.1:1/postgres"], "cannot reach PostgreSQL"),
+    ("storage_overhead.py", ["--rounds", "x"], "--rounds: 'x' is not a whole number"),
+    ("study_memory.py", ["--storage", "sqlite:///studies/optuna.db", "--study", "nope"], "no study named 'nope'"),
+    ("study_memory.py", ["--storage", "sqlite:///missing.db"], "no study storage at missing.db"),
+    ("throughput.py", ["--repeats", "101"], "--repeats: 101 is out of range"),
+    ("vgg16_cache.py", ["--fine-tune-blocks", "6"], "--fine-tune-blocks: 6 is out of range; give 0..5"),
+    ("vgg16_cache.py", ["--weights", "studies"], "--weights: studies: a folder"),
+    ("vgg16_cache.py", ["--split", "mnist", "--data-dir", "nowhere"], "data dir nowhere does not exist"),
 ])
 def test_the_benchmark_scripts_keep_tunes_contract(tmp_path, one_study, script, args, fragment):
     """A user runs benchmarks/ too: one line, exit 2, before any work, every file as it was (a damaged
@@ -291,6 +315,8 @@ def test_the_benchmark_scripts_keep_tunes_contract(tmp_path, one_study, script, 
     out.mkdir()
     if not args:
         (out / "results.json").write_text('{"split": "balanced", "budget": 6')  # cut short
+    (folder / "studies" / "best").mkdir(parents=True, exist_ok=True)
+    (folder / "studies" / "best" / "damaged.json").write_text('{"study": "emnist-mnist-cnn", "trials": [')
     if script == "tuner_comparison.py" and "--data-dir" not in args:
         args = [*args, "--data-dir", "emnist"]
     before = snapshot(folder)
