@@ -106,6 +106,24 @@ def damaged_cells_stop_the_run_and_are_kept(folder, cells):
         path.write_bytes(whole[path])
 
 
+@pytest.mark.slow
+def test_a_refit_row_trains_the_final_config_on_training_and_validation_images(exported, tmp_path):
+    """`--schedule final,refit`: the -refit row learns from train + validation for its whole schedule;
+    the report takes its held-out validation figure from the -final row, and says so."""
+    out = tmp_path / "refit"
+    result = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--schedule", "final,refit", "--seeds", "1",
+                      "--out", str(out), "--data-dir", "data", cwd=exported, timeout=600)
+    assert result.returncode == 0, result.stderr
+    final, refit = (json.loads((out / "cells" / f"mnist-tuned-mlp-{row}-seed0.json").read_text()) for row in ("final", "refit"))
+    holdout = load_split("mnist", exported / "data")
+    assert final["metrics"]["train_images"] + len(holdout.test_labels) == refit["metrics"]["train_images"] == len(holdout.train_labels)
+    assert refit["config"] == final["config"] and refit["metrics"]["epochs"] == refit["config"]["epochs"] == 10
+    report = (out / "benchmark.md").read_text()
+    assert (f"- mnist: tuned-mlp-refit: validation {final['metrics']['val_accuracy'] * 100:.2f}% (its -final row's" in report)
+    assert "`-refit` rows" in report
+    assert_one_line_error(run_tune("benchmark", "--schedule", "final,later", cwd=exported), "'final,later': give distinct schedules")
+
+
 @pytest.mark.parametrize(
     "content, fragment",
     [

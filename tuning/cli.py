@@ -145,12 +145,23 @@ def export_options(p) -> None:
                    "trials' softmax (default file studies/best/<split>-<model>-ensemble.json; K >= 2)")
 
 
+def schedule_list(text: str) -> tuple[str, ...]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = ["trial", "final"] if names == ["both"] else names
+    known = ("trial", "final", "refit")
+    if not names or any(name not in known for name in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give distinct schedules from {', '.join(known)} as a comma "
+                                         "list, or both (trial,final)")
+    return tuple(name for name in known if name in names)
+
+
 def benchmark_options(p) -> None:
     p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
     p.add_argument("--epochs", type=positive_int, help="override every model's epochs")
-    p.add_argument("--schedule", choices=("trial", "final", "both"), default="both",
-                   help="tuned configs: as their trial ran, under the final-training policy (at least the original "
-                        "study's 10 epochs: a row '-final' where that differs), or both (default)")
+    p.add_argument("--schedule", type=schedule_list, default=("trial", "final"),
+                   help="tuned configs, a comma list: trial (as their trial ran), final (the final-training policy, "
+                        "at least the original study's 10 epochs: a row '-final' where that differs), refit (the "
+                        "final policy on training + validation images: a row '-refit'); both = trial,final (default)")
 
 
 def campaign_options(p) -> None:

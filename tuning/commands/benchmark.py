@@ -6,7 +6,7 @@ from pathlib import Path
 
 from data_pipeline import parse_split_list
 from tuning.errors import UserError
-from tuning.benchmark.cells import SCHEDULES, BenchmarkPlan, run_benchmark
+from tuning.benchmark.cells import BenchmarkPlan, run_benchmark
 from tuning.benchmark.report import write_report
 from tuning.settings import vgg_weights
 
@@ -14,7 +14,7 @@ from tuning.settings import vgg_weights
 def plan_from_args(args) -> BenchmarkPlan:
     return BenchmarkPlan(splits=tuple(parse_split_list(args.splits)), models=args.models, source=Path(args.source),
                          seeds=args.seeds, epochs=args.epochs, out=Path(args.out), vgg_weights=vgg_weights(args.weights),
-                         data_dir=args.data_dir, schedules=SCHEDULES if args.schedule == "both" else (args.schedule,))
+                         data_dir=args.data_dir, schedules=args.schedule)
 
 
 def cmd_benchmark(args) -> int:
