@@ -56,7 +56,8 @@ def build_members(config: dict | TrainingConfig) -> list[keras.Model]:
 
 def compile_ensemble(members: list[keras.Model], config: dict | TrainingConfig) -> keras.Model:
     """The trained `members` joined into one compiled model (evaluate and predict; it is not trained as one)."""
-    return compile_model(ensemble_of(members), parse_config(config))
+    parsed = parse_config(config)
+    return compile_model(ensemble_of(members, weights=parsed.weights), parsed)
 
 
 def normalize(config: dict | TrainingConfig) -> dict:

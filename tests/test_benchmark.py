@@ -326,6 +326,7 @@ def test_an_ensemble_export_rebuilds_and_is_benchmarked_beside_its_single_model_
     assert ensemble["members"] == [member["number"] for member in members]
     assert [member["config"] for member in members] == ensemble["config"]["members"]
     assert ensemble["final_config"]["members"][0]["epochs"] == 10  # the final policy: the original's 10 epochs
+    assert ensemble["config"]["selection"] == "greedy"  # weighed on validation once trained
     assert models.build(ensemble["config"]).output_shape == (None, 10)  # no Optuna needed
 
     bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--seeds", "1", "--data-dir", "data",
@@ -337,8 +338,46 @@ def test_an_ensemble_export_rebuilds_and_is_benchmarked_beside_its_single_model_
     report = (tmp_path / "reports" / "benchmark.md").read_text()
     assert "- mnist: tuned-mlp-ensemble: test error" in report and "x its time per image" in report
     manifest = json.loads((tmp_path / "reports" / "cells" / "mnist-tuned-mlp-ensemble-seed0.json").read_text())
-    assert manifest["config"]["family"] == "ensemble"
+    assert manifest["config"]["family"] == "ensemble" and len(manifest["config"]["weights"]) == 2
+    assert sum(manifest["config"]["weights"]) > 0  # the selection's counts, recorded with the cell
     reloaded = keras.saving.load_model(tmp_path / "reports" / "cells" / "mnist-tuned-mlp-ensemble-seed0.keras")
     data = load_split("mnist", tmp_path / "data")
     _, accuracy = reloaded.evaluate(data.test_images, data.test_labels, verbose=0)
     assert accuracy == pytest.approx(manifest["metrics"]["test_accuracy"], abs=1e-6)
+
+
+def test_greedy_selection_weighs_members_by_what_they_add_on_validation():
+    import numpy as np
+
+    from tuning.benchmark.ensembles import greedy_weights
+
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    eye = np.eye(3)
+
+    def member(right: list[int]):  # confident and right on those images, confidently wrong elsewhere
+        return np.array([eye[label] * 0.9 + 0.05 if i in right else eye[(label + 1) % 3] * 0.9 + 0.05
+                         for i, label in enumerate(labels)])
+
+    strong, hurts = member([0, 1, 2, 3, 4]), member([])
+    assert greedy_weights([strong, hurts], labels) == [1, 0]  # a member that only hurts is left out
+    left, right, middle = member([0, 1, 2, 3]), member([2, 3, 4, 5]), member([0, 1, 4, 5])
+    weights = greedy_weights([left, right, middle], labels)
+    assert all(weights) and len(set(weights)) == 1  # three that cover each other's mistakes: all alike
+
+
+def test_a_weighted_ensemble_averages_by_its_weights_and_leaves_out_members_of_weight_0():
+    import numpy as np
+
+    import models
+
+    config = {"family": "ensemble", "num_classes": 10, "selection": "greedy", "weights": [3, 1, 0],
+              "members": [models.baseline_config("mlp", "mnist", 10, epochs=1)] * 3}
+    model = models.build(config)
+    members = [layer for layer in model.layers if layer.name.startswith("member")]
+    assert [layer.name for layer in members] == ["member0", "member1"]
+    images = np.random.default_rng(0).integers(0, 255, (4, 28, 28), dtype=np.uint8)
+    joined = np.asarray(model(images))
+    expected = 0.75 * np.asarray(members[0](images)) + 0.25 * np.asarray(members[1](images))
+    np.testing.assert_allclose(joined, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(models.ConfigError, match="weights must be 3 counts"):
+        models.build({**config, "weights": [1, 1]})

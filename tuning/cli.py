@@ -141,8 +141,11 @@ def export_options(p) -> None:
     p.add_argument("--top", type=positive_int, default=3, help="how many of the best trials (default 3)")
     p.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
     p.add_argument("--all", action="store_true", help="export every study in the storage")
-    p.add_argument("--ensemble", type=positive_int, metavar="K", help="write one config that averages the K best "
-                   "trials' softmax (default file studies/best/<split>-<model>-ensemble.json; K >= 2)")
+    p.add_argument("--ensemble", type=positive_int, metavar="K", help="write one config that joins the K best "
+                   "trials (default file studies/best/<split>-<model>-ensemble.json; K 2..10)")
+    p.add_argument("--ensemble-select", choices=("greedy", "mean"), default="greedy",
+                   help="how a trained ensemble weighs its members: greedy (default: forward selection over their "
+                        "validation predictions, a member joins only where it helps) or mean (all alike)")
 
 
 def schedule_list(text: str) -> tuple[str, ...]:

@@ -20,10 +20,11 @@ from tuning.trial.spaces import config_from_params
 BEST_DIR = Path("studies/best")
 
 
-def export_study(study: optuna.Study, top: int, ensemble: int | None = None) -> dict:
+def export_study(study: optuna.Study, top: int, ensemble: int | None = None, selection: str = "greedy") -> dict:
     """The study's `top` best complete trials as configs, best first (those of its highest rung
     first, tuning.study.rungs, so the file ships what was measured at the shipped schedule). With `ensemble` K, first an
-    entry whose config is the ensemble of the K best (models.build joins them), then its members."""
+    entry whose config is the ensemble of the K best (models.build joins them; `selection` says how the
+    benchmark weighs them once trained, tuning.benchmark.ensembles), then its members."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         raise UserError(f"study {study.study_name} has no complete trial yet; run `tune start` until one finishes")
@@ -53,7 +54,7 @@ def export_study(study: optuna.Study, top: int, ensemble: int | None = None) -> 
         members = entries[:ensemble]
         entries = [{"number": None, "members": [member["number"] for member in members], "val_accuracy": None,
                     "baseline": False, "params": None,
-                    "config": {"family": "ensemble", "num_classes": num_classes,
+                    "config": {"family": "ensemble", "num_classes": num_classes, "selection": selection,
                                "members": [member["config"] for member in members]}}, *members]
         entries[0]["final_config"] = final_config(entries[0]["config"])
     return {

@@ -22,6 +22,7 @@ import numpy as np
 import models
 from data_pipeline import Split, TrainVal, load_split, sha256_file, train_val_split, write_atomic
 from tuning.backend import device_record
+from tuning.benchmark.ensembles import fit_ensemble, keep_best
 from tuning.benchmark.manifests import cell_stem, read_manifest
 from tuning.benchmark.report import REFIT
 from tuning.errors import UserError, check_writable_folder
@@ -132,23 +133,6 @@ def latency_ms(model, images: np.ndarray, batch: int, repeats: int) -> float:
     return float(np.median(times)) * 1000 / len(sample)
 
 
-def keep_best(config: dict):
-    """A callback that keeps the weights of the best validation epoch."""
-    import keras
-
-    return keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config["epochs"], restore_best_weights=True)
-
-
-def fit_ensemble(config: dict, holdout) -> tuple[object, dict]:
-    """Each member trained on its own config (best validation epoch kept), then joined into one
-    compiled model; the history is the members' epochs one after another."""
-    members, history = models.build_members(config), {}
-    for member, member_config in zip(members, config["members"]):
-        for key, values in fit(member, member_config, holdout, callbacks=[keep_best(member_config)]).history.items():
-            history.setdefault(key, []).extend(values)
-    return models.compile_ensemble(members, config), history
-
-
 def with_validation(holdout) -> TrainVal:
     """Training images and validation images together as the training set (validation still
     reported each epoch, but no longer held out)."""
@@ -162,7 +146,7 @@ def run_cell(name: str, config: dict, seed: int, data, holdout, features: Featur
     trained_images = len(holdout.train_labels)
     start = time.perf_counter()
     if config["family"] == "ensemble":
-        model, history = fit_ensemble(config, holdout)
+        model, history, config = fit_ensemble(config, holdout)  # with its selection's weights
     elif name.endswith(REFIT):  # every image it may learn from, the whole schedule: no epoch is picked on validation
         model = models.build(config)
         history = fit(model, config, with_validation(holdout)).history

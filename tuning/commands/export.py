@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 
 from data_pipeline import get_split
+from models.ensemble import MAX_MEMBERS
 from tuning.errors import UserError
 from tuning.export import BEST_DIR, check_export_target, export_study, summary_line, write_export
 from tuning.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, storage_file
@@ -35,8 +36,9 @@ def export_targets(names: list[str], out: str | None, suffix: str = "") -> dict[
 
 
 def cmd_export(args) -> int:
-    if args.ensemble == 1:
-        raise UserError("--ensemble 1: an ensemble joins at least 2 trials; give --ensemble 2 or more, or drop it")
+    if args.ensemble is not None and not 2 <= args.ensemble <= MAX_MEMBERS:
+        raise UserError(f"--ensemble {args.ensemble}: an ensemble joins 2..{MAX_MEMBERS} trials; give --ensemble 3, "
+                        "say, or drop it")
     url = resolve_url(args.storage)
     storage = open_storage(url, create=False, writes=False)
     names = optuna.get_all_study_names(storage)
@@ -54,7 +56,7 @@ def cmd_export(args) -> int:
     targets = export_targets(chosen, args.out, "-ensemble" if args.ensemble else "")
     for target in targets.values():
         check_export_target(target, storage_file(url))
-    documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top, args.ensemble) for name in chosen]
+    documents = [export_study(optuna.load_study(study_name=name, storage=storage), args.top, args.ensemble, args.ensemble_select) for name in chosen]
     for document in documents:  # every study and file checked before any file is written
         print(printable(summary_line(document, write_export(document, targets[document["study"]]))))
     return 0
