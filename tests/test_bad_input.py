@@ -4,6 +4,7 @@ read commands that must not write, the schema race on a fresh SQLite file, dashb
 import hashlib
 import json
 import multiprocessing
+import os
 import socket
 import subprocess
 import sqlite3
@@ -385,3 +386,23 @@ def test_an_export_read_back_is_checked_whole_by_warm_start_and_benchmark(tmp_pa
                      "--data-dir", str(data_dir)]):
         assert_one_line_error(run_tune(*command, cwd=tmp_path), str(bad), EXPORT_PROBLEMS[case], "run `tune export` again")
         assert snapshot(tmp_path) == before, command
+
+
+@pytest.mark.slow
+def test_two_exports_racing_for_one_file_leave_one_whole_export_and_no_stray_file(tmp_path, one_study):
+    """Class 5: `tune export --out F` run twice at once (two shells, a script and a user): both
+    succeed, F is one whole export (the later one), and no temporary file is left beside it."""
+    from tests.conftest import tune_command
+    from tuning.export import read_export
+
+    folder = copy_study(one_study, tmp_path / "copy")
+    target = folder / "studies" / "best" / "raced.json"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for round_ in range(3):
+        racers = [subprocess.Popen([*tune_command(), "export", "--split", "mnist", "--model", "mlp", "--out", str(target)],
+                                   cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for _ in range(2)]
+        results = [(racer.wait(timeout=120), racer.stderr.read()) for racer in racers]
+        assert all(code == 0 for code, _ in results), results
+        assert read_export(target)["study"] == "emnist-mnist-mlp"
+        assert sorted(path.name for path in target.parent.iterdir()) == ["raced.json"], round_

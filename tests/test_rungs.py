@@ -53,6 +53,10 @@ def test_the_top_third_of_the_probes_climb_best_first_and_once():
     assert due_promotion(six, RUNGS3, target=100)[0].number == 6  # 6 probes: the best two climb
     failed = probes + [trial(3, None, "trial", TrialState.FAIL, promoted_from=1)]
     assert due_promotion(failed, RUNGS3, target=100)[0].number == 1  # a climb that failed is owed again
+    twice = failed + [trial(4, None, "trial", TrialState.FAIL, promoted_from=1)]
+    assert due_promotion(twice, RUNGS3, target=100) is None  # but not a third time: it takes no run more
+    lost_races = failed + [trial(4, None, "trial", TrialState.FAIL, promoted_from=1, fail_reason="not run: ...")]
+    assert due_promotion(lost_races, RUNGS3, target=100)[0].number == 1  # a climb that never ran did not fail
 
 
 def test_a_starting_point_that_leads_its_rung_climbs_at_once():

@@ -15,6 +15,7 @@ the same schedule. A climb is a new trial with the same params and the attribute
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from optuna.trial import TrialState
@@ -86,6 +87,15 @@ def promotion_key(trial) -> tuple[int, str] | None:
     return None if source is None else (source, rung_of(trial))
 
 
+#: how many times a climb runs before a failing one is given up
+CLIMB_TRIES = 2
+
+
+def is_not_run(trial) -> bool:
+    """A trial recorded as failed without running (it lost a start race, tuning.errors.NotRun)."""
+    return str(trial.user_attrs.get("fail_reason", "")).startswith("not run")
+
+
 def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
     """(trial, rung it climbs to) for the next climb the study owes, highest rung first, or None.
 
@@ -97,7 +107,10 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
     if len(rungs) < 2:
         return None
     live = [t for t in trials if t.state != TrialState.FAIL]
-    taken = {promotion_key(t) for t in live} - {None}
+    failed = Counter(promotion_key(t) for t in trials if t.state == TrialState.FAIL and not is_not_run(t))
+    # a climb that failed is queued again (a killed worker's), but not a third time: one that fails
+    # for its own reasons (memory, say) would otherwise take the study's every remaining run
+    taken = ({promotion_key(t) for t in live} | {key for key, times in failed.items() if times >= CLIMB_TRIES}) - {None}
     remaining = target - len(live)
     if remaining <= 0:
         return None  # a climb past the target would never run
