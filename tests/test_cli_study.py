@@ -47,7 +47,9 @@ def test_start_reports_trials_and_resume_continues_the_count(tmp_path, data_dir)
     before = (tmp_path / "studies" / "optuna.db").read_bytes()
     for switches, named in ((("--max-epochs", "3"), "--max-epochs 3 (it holds 2)"), (("--seed", "4"), "--seed 4 (it holds 0)"),
                             (("--sampler", "random", "--no-starting-points"), "--sampler random (it holds tpe), --no-starting-points"),
-                            (("--warm-start", str(SHIPPED_MLP)), "would be ignored; drop --warm-start")):
+                            (("--warm-start", str(SHIPPED_MLP)), "would be ignored; drop --warm-start"),
+                            (("--study", "emnist-mnist-mlp", "--engine", "kerastuner", "--tuner", "bayesian"),
+                             "--engine kerastuner (it holds optuna), --tuner bayesian (it holds tpe)")):
         # a switch the stored study contradicts would be ignored on resume: one line, the study untouched
         assert_one_line_error(start(tmp_path, data_dir, *switches, trials=9), named)
         assert (tmp_path / "studies" / "optuna.db").read_bytes() == before

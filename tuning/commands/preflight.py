@@ -58,6 +58,10 @@ def asked_settings(args, settings: StudySettings) -> dict[str, tuple[str, object
     """The settings this command line asks for by a switch: field -> (switch, value)."""
     asked = {key: (switch, getattr(settings, key)) for key, (switch, unset) in SWITCHES.items()
              if getattr(settings, key) != unset and (key not in ("sampler", "pruner") or args.engine == "optuna")}
+    if args.engine != "optuna":  # typed: a study run by another engine is not this one
+        asked["engine"] = ("--engine", args.engine)
+        if settings.sampler != PAIRED_DEFAULTS["tuner"]:
+            asked["sampler"] = ("--tuner", settings.sampler)
     if args.max_epochs:
         asked["max_epochs"] = ("--max-epochs", settings.max_epochs)
     if args.warm_start:

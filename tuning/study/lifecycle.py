@@ -7,6 +7,8 @@ on another machine needs only the study name and the storage URL.
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 import warnings
 
@@ -42,8 +44,9 @@ def check_resume(storage, name: str, asked: dict[str, tuple[str, object]]) -> No
     if "warm_start" in asked and attrs.get("warm_start") != asked["warm_start"][1]:
         raise UserError(f"study {name} already exists, so --warm-start {asked['warm_start'][1]} would be ignored; "
                         f"drop --warm-start to resume it, or warm start a new study with --study NAME")
-    contradicted = [f"{switch} {value} (it holds {attrs[key]})" for key, (switch, value) in asked.items()
-                    if key in attrs and key != "warm_start" and attrs[key] != value]
+    stored = {**attrs, **dataclasses.asdict(StudySettings.from_attrs(attrs, name))}  # as settings read them
+    contradicted = [f"{switch} {value} (it holds {stored[key]})" for key, (switch, value) in asked.items()
+                    if key in stored and key != "warm_start" and stored[key] != value]
     if contradicted:
         raise UserError(f"study {name} already exists with other settings: {', '.join(contradicted)}; drop "
                         f"{'them' if len(contradicted) > 1 else 'it'} to resume it as it is, or start a new study with --study NAME")
