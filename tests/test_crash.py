@@ -166,7 +166,7 @@ def empty_mapping(data_dir):
 def an_export(model, trials):
     """A `tune export` file of `model` configs beside the data, holding `trials`."""
     def write(data_dir):
-        (data_dir.parent / "best.json").write_text(json.dumps({"model": model, "trials": trials}))
+        (data_dir.parent / "best.json").write_text(json.dumps({"split": "mnist", "model": model, "trials": trials}))
     return write
 
 
@@ -214,7 +214,7 @@ BAD_INPUT = [
     (["--split", "mnist", "--storage", "sqlite://"], None, "names no file"),
     (["--split", "mnist", "--storage", "sqlite:///{folder}/studies/optuna.db/sub/o.db"], None, "cannot make the folder"),
     (["--split", "mnist", "--model", "mlp", "--engine", "kerastuner", "--study", "emnist-mnist-mlp", "--trials", "5"],
-     None, "is run by optuna, not kerastuner"),
+     None, "--engine kerastuner (it holds optuna)"),
     (["--split", "mnist", "--warm-start", "emnist-letters-cnn"], None, "no such study"),
     (["--split", "mnist", "--warm-start", "emnist-mnist-mlp"], None, "tunes mlp, not cnn"),
     (["--split", "mnist", "--warm-start", "emnist-mnist-mlp", "--storage", "sqlite:///{folder}/none.db"], None,
@@ -237,6 +237,10 @@ BAD_INPUT = [
     (["--split", "mnist", "--fine-tune-blocks", "2"], None, "--fine-tune-blocks applies to --model vgg16 only"),
     (["--split", "mnist", "--trials", "9", "--workers", "4096"], None, "each worker holds about 1 GB"),
     (["--split", "mnist", "--trials", "9", "--study", ""], None, "study name ''"),
+    (["--split", "mnist", "--trials", "1000000"], None, "--trials: 1000000 is more than one study holds here"),
+    (["--split", "mnist", "--trials", "9", "--max-epochs", "100000"], None, "--max-epochs: 100000 is too many"),
+    (["--split", "mnist", "--trials", "9", "--warm-start", "emnist-mnist-mlp", "--warm-start-top", "5000"], None,
+     "--warm-start-top: 5000 is too many"),
 ]
 
 

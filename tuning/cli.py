@@ -43,6 +43,30 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: the most trials one study may be asked to hold: a 100-trial byclass-dev study takes an hour on 2
+#: cores, so more than this is a typo, not a plan (and a study that large makes every read slow)
+MAX_TRIALS = 100_000
+
+
+def trial_count(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"{value} is more than one study holds here; give 1..{MAX_TRIALS}")
+    return value
+
+
+def up_to(high: int):
+    """An option type: a whole number in 1..high (epochs, seeds, top K: a typo named at once)."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{value} is too many; give 1..{high}")
+        return value
+
+    return parse
+
+
 def seed_int(text: str) -> int:
     """A seed every sampler and NumPy accept: 0 .. 2**31-1 (workers add their offsets below 2**32)."""
     value = whole(text, f"a seed in 0..{2**31 - 1}")
@@ -78,7 +102,7 @@ SHARED = {
     "--splits": {"default": "all", "help": "'all' or a comma list, e.g. mnist,balanced"},
     "--model": {"default": "cnn", "choices": MODELS},
     "--study": {"help": "study name (default emnist-<split>-<model>)"},
-    "--trials": {"type": positive_int, "help": "finished trials the study should hold"},
+    "--trials": {"type": trial_count, "help": f"finished trials the study should hold (1..{MAX_TRIALS:,})"},
     "--timeout": {"type": positive_int, "help": "stop starting trials after SEC seconds"},
     "--threads": {"type": positive_int, "help": "TensorFlow threads per worker (default: cores / workers)"},
     "--json": {"action": "store_true", "help": "machine-readable output"},
@@ -86,8 +110,8 @@ SHARED = {
     "--precision": {"default": "float32", "choices": ("float32", "mixed"),
                     "help": "mixed: float16 (GPU) or bfloat16 (CPU) compute, float32 weights and outputs"},
     "--seed": {"type": seed_int, "default": 0, "help": "seed of the sampler and of every trial (default 0)"},
-    "--seeds": {"type": positive_int, "default": 3, "help": "benchmark seeds per model (default 3)"},
-    "--max-epochs": {"type": positive_int, "help": "most epochs a trial trains (default: 10, fewer where an epoch is "
+    "--seeds": {"type": up_to(100), "default": 3, "help": "benchmark seeds per model (default 3)"},
+    "--max-epochs": {"type": up_to(1000), "help": "most epochs a trial trains (default: 10, fewer where an epoch is "
                      f"large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)"},
     "--workers": {"type": positive_int, "default": 1, "help": "worker processes on this machine (default 1 with all "
                   "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)"},
@@ -119,7 +143,7 @@ def start_options(p) -> None:
     p.add_argument("--warm-start", metavar="STUDY|FILE",
                    help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn) "
                         "or of a `tune export` file (e.g. studies/best/balanced-cnn.json)")
-    p.add_argument("--warm-start-top", type=positive_int, metavar="K",
+    p.add_argument("--warm-start-top", type=up_to(1000), metavar="K",
                    help="how many of its best configs --warm-start queues (default 3)")
 
 
@@ -138,7 +162,7 @@ def serve_options(p) -> None:
 
 
 def export_options(p) -> None:
-    p.add_argument("--top", type=positive_int, default=3, help="how many of the best trials (default 3)")
+    p.add_argument("--top", type=up_to(1000), default=3, help="how many of the best trials (default 3)")
     p.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
     p.add_argument("--all", action="store_true", help="export every study in the storage")
     p.add_argument("--ensemble", type=positive_int, metavar="K", help="write one config that joins the K best "
@@ -160,7 +184,7 @@ def schedule_list(text: str) -> tuple[str, ...]:
 
 def benchmark_options(p) -> None:
     p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
-    p.add_argument("--epochs", type=positive_int, help="override every model's epochs")
+    p.add_argument("--epochs", type=up_to(1000), help="override every model's epochs")
     p.add_argument("--schedule", type=schedule_list, default=("trial", "final"),
                    help="tuned configs, a comma list: trial (as their trial ran), final (the final-training policy, "
                         "at least the original study's 10 epochs: a row '-final' where that differs), refit (the "
@@ -168,7 +192,7 @@ def benchmark_options(p) -> None:
 
 
 def campaign_options(p) -> None:
-    p.add_argument("--benchmark-epochs", type=positive_int, help="override every benchmarked model's epochs (a quick look)")
+    p.add_argument("--benchmark-epochs", type=up_to(1000), help="override every benchmarked model's epochs (a quick look)")
 
 
 def download_options(p) -> None:
