@@ -10,7 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tuning.cli import Parser, positive_int, seed_int  # noqa: E402,F401  (the scripts' option types)
+from tuning.cli import Parser  # noqa: E402,F401
+from tuning.options import positive_int, seed_int  # noqa: E402,F401  (the scripts' option types)
 
 
 def seed_list(text: str) -> list[int]:

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int, postgres_admin  # noqa: E402
-from tuning.cli import fraction  # noqa: E402
+from tuning.options import fraction  # noqa: E402
 
 
 def count_list(text: str) -> list[int]:

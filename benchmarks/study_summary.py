@@ -65,7 +65,7 @@ def main() -> None:
 
     from tuning.study.rungs import gain_line
 
-    from tuning.cli import fraction
+    from tuning.options import fraction
     from tuning.storage import check_study_exists, open_storage
 
     parser = Parser(prog="study_summary.py", description=__doc__.splitlines()[0])

@@ -13,7 +13,7 @@ from models._compile import schedule_learning_rate as _schedule_learning_rate
 from models._config import ConfigError, TrainingConfig
 from models._registry import FAMILIES, parse_config, builder_of
 from models.baselines import BASELINE_EPOCHS, baseline_config
-from models.ensemble import ensemble_of
+from models.ensemble import MAX_MEMBERS, ensemble_of
 from models.vgg16 import WeightsUnavailable
 
 
@@ -79,6 +79,7 @@ __all__ = [
     "check_vgg16_weights",
     "clear_session",
     "ensemble_of",
+    "MAX_MEMBERS",
     "normalize",
     "parse_config",
     "schedule",

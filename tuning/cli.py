@@ -17,6 +17,7 @@ from tuning.families import MODELS
 from tuning.study.pruners import PRUNERS
 from tuning.study.samplers import SAMPLERS
 from tuning.settings import IMAGES_PER_TRIAL
+from tuning.options import MAX_TRIALS, fraction, positive_int, schedule_list, seed_int, trial_count, up_to
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -27,62 +28,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-def whole(text: str, wanted: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {wanted}") from None
-
-
-def positive_int(text: str) -> int:
-    value = whole(text, "one >= 1")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; give a whole number >= 1")
-    return value
-
-
-#: the most trials one study may be asked to hold: a 100-trial byclass-dev study takes an hour on 2
-#: cores, so more than this is a typo, not a plan (and a study that large makes every read slow)
-MAX_TRIALS = 100_000
-
-
-def trial_count(text: str) -> int:
-    value = positive_int(text)
-    if value > MAX_TRIALS:
-        raise argparse.ArgumentTypeError(f"{value} is more than one study holds here; give 1..{MAX_TRIALS}")
-    return value
-
-
-def up_to(high: int):
-    """An option type: a whole number in 1..high (epochs, seeds, top K: a typo named at once)."""
-
-    def parse(text: str) -> int:
-        value = positive_int(text)
-        if value > high:
-            raise argparse.ArgumentTypeError(f"{value} is too many; give 1..{high}")
-        return value
-
-    return parse
-
-
-def seed_int(text: str) -> int:
-    """A seed every sampler and NumPy accept: 0 .. 2**31-1 (workers add their offsets below 2**32)."""
-    value = whole(text, f"a seed in 0..{2**31 - 1}")
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"{value} is not a seed; give a whole number in 0..{2**31 - 1}")
-    return value
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a fraction in (0, 1]") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in (0, 1]")
-    return value
 
 
 def model_list(text: str) -> tuple[str, ...]:
@@ -170,16 +115,6 @@ def export_options(p) -> None:
     p.add_argument("--ensemble-select", choices=("greedy", "mean"), default="greedy",
                    help="how a trained ensemble weighs its members: greedy (default: forward selection over their "
                         "validation predictions, a member joins only where it helps) or mean (all alike)")
-
-
-def schedule_list(text: str) -> tuple[str, ...]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    names = ["trial", "final"] if names == ["both"] else names
-    known = ("trial", "final", "refit")
-    if not names or any(name not in known for name in names) or len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(f"{text!r}: give distinct schedules from {', '.join(known)} as a comma "
-                                         "list, or both (trial,final)")
-    return tuple(name for name in known if name in names)
 
 
 def benchmark_options(p) -> None:

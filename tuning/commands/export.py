@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 
 from data_pipeline import get_split
-from models.ensemble import MAX_MEMBERS
+from models import MAX_MEMBERS
 from tuning.errors import UserError
 from tuning.export import BEST_DIR, check_export_target, export_study, summary_line, write_export
 from tuning.storage import STUDY_NAME, check_study_name, open_storage, resolve_url, storage_file
