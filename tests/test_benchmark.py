@@ -129,17 +129,17 @@ def test_a_refit_row_trains_the_final_config_on_training_and_validation_images(e
     [
         ("{not json", "not a JSON export"),
         ('{"trials": []}', "not a tune export"),
-        ('{"split": "mnist", "trials": [{"number": 1, "config": {"family": "mlp", "num_classes": 10, "unitz": [8]}}]}',
+        ('{"split": "mnist", "model": "mlp", "trials": [{"number": 1, "config": {"family": "mlp", "num_classes": 10, "unitz": [8]}}]}',
          "unknown key 'unitz'"),
-        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 5, "units": [8]}}]}',
+        ('{"split": "mnist", "model": "mlp", "trials": [{"config": {"family": "mlp", "num_classes": 5, "units": [8]}}]}',
          "num_classes 5, but mnist has 10 classes"),
-        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": [1e300]}}]}',
+        ('{"split": "mnist", "model": "mlp", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": [1e300]}}]}',
          "out of range"),
-        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": [100000000000000000000000]}}]}',
+        ('{"split": "mnist", "model": "mlp", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": [100000000000000000000000]}}]}',
          "out of range"),
-        ('{"split": "mnist", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": ["wide"]}}]}',
+        ('{"split": "mnist", "model": "mlp", "trials": [{"config": {"family": "mlp", "num_classes": 10, "units": ["wide"]}}]}',
          "must be a whole number"),
-        ('{"split": "mnist", "trials": [7]}', "a model config is a dict"),
+        ('{"split": "mnist", "model": "mlp", "trials": [7]}', "trial entry 0 is not an object"),
     ],
 )
 @pytest.mark.slow
