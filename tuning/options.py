@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from tuning.settings import SCHEDULES
+
 
 def whole(text: str, wanted: str) -> int:
     try:
@@ -65,7 +67,7 @@ def fraction(text: str) -> float:
 def schedule_list(text: str) -> tuple[str, ...]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     names = ["trial", "final"] if names == ["both"] else names
-    known = ("trial", "final", "refit")
+    known = SCHEDULES
     if not names or any(name not in known for name in names) or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"{text!r}: give distinct schedules from {', '.join(known)} as a comma "
                                          "list, or both (trial,final)")

@@ -44,6 +44,11 @@ def max_macs(train_images: int, max_epochs: int) -> int:
 FINAL_MIN_EPOCHS = 10
 
 
+#: how `tune benchmark` may retrain a tuned config: as its trial ran, under the final policy
+#: (final_config), or that policy on training + validation images (tuning.benchmark.cells)
+SCHEDULES = ("trial", "final", "refit")
+
+
 def final_config(config: dict) -> dict:
     """`config` under the final-training policy: the same model and schedule over at least
     FINAL_MIN_EPOCHS epochs (an ensemble's members each so); the trial's own epochs when it had more."""

@@ -39,7 +39,6 @@ from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 #: policy (settings.final_config), a row of its own (`-final`) where that differs; "refit", the final
 #: policy trained on training + validation images for its whole schedule (`-refit`: validation has done
 #: its job of choosing the config; the report takes its held-out validation figure from the `-final` row)
-SCHEDULES = ("trial", "final", "refit")
 DEFAULT_SCHEDULES = ("trial", "final")
 
 
