@@ -18,7 +18,7 @@ Two classes are reported: *defaults* (optuna against both KerasTuner runs) and *
 against the same KerasTuner runs). Engines alternate their order from seed to seed, so the VM's
 speed drift spreads over all of them. Per run: best validation accuracy over wall time, time to
 first beat the reference, and the test accuracy of the final best retrained once (`tune benchmark
---models tuned --seeds 1`). A finished run's folder is kept, so a rerun fills in the rest.
+--models tuned --schedule final --seeds 1`: the final policy, the same for every engine). A finished run's folder is kept, so a rerun fills in the rest.
 `results.json` holds {"split", "budget", "reference", "references", "runs": [{"engine", "seed",
 "curve": [[seconds, best_so_far], ...], "best", "test", "trials", "search"}]}, where "search" (ours
 only) is the search's gain over its starting points and how many sampled draws stopped at their
@@ -117,7 +117,7 @@ def run(engine: str, seed: int, opts, out: Path) -> dict:
     if opts.retrain and not retrained and any(t.value is not None for t in load(name, folder).trials):
         tune(["export", "--study", name, "--top", "1", "--out", str(folder / "best.json")], folder)
         tune(["benchmark", "--splits", opts.split, "--from", str(folder / "best.json"), "--models", "tuned",
-              "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
+              "--schedule", "final", "--seeds", "1", "--out", str(folder / "report"), "--data-dir", opts.data_dir], folder)
     begin = datetime.datetime.fromisoformat((folder / "begin.txt").read_text())
     curve = curve_of(load(name, folder).trials, begin, opts.budget)
     report = folder / "report" / "benchmark.json"

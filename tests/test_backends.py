@@ -117,5 +117,5 @@ def test_the_same_study_export_and_benchmark_run_under_another_backend(tmp_path,
     assert bench.returncode == 0, bench.stderr
     with open(folder / "reports" / "benchmark.csv") as stream:
         rows = list(csv.DictReader(stream))
-    assert {row["model"] for row in rows} == {"tuned-mlp", "baseline-mlp"}
+    assert {row["model"] for row in rows} == {"tuned-mlp-final", "tuned-mlp-refit", "baseline-mlp"}  # the default schedules
     assert {row["backend"] for row in rows} == {backend} and all(float(row["test_accuracy"]) > 0.2 for row in rows)

@@ -26,7 +26,7 @@ def exported(tmp_path_factory):
 def bench(folder, *extra):
     """Every model, two seeds; VGG16 on the fixed random base (no ImageNet weights offline)."""
     return run_tune("benchmark", "--splits", "mnist", "--models", "tuned,cnn,mlp,vgg16", "--weights", "random",
-                    "--seeds", "2", "--epochs", "1", "--data-dir", "data", *extra, cwd=folder, timeout=600,
+                    "--schedule", "trial", "--seeds", "2", "--epochs", "1", "--data-dir", "data", *extra, cwd=folder, timeout=600,
                     env={"KERAS_HOME": str(folder / "keras")})
 
 
@@ -187,8 +187,11 @@ def test_the_untuned_default_is_trained_like_the_tuned_model_and_compared_with_i
 
     shipped = REPO / "studies" / "best" / "byclass-cnn.json"  # a 4-epoch trial: the final policy differs
     tuned = json.loads(shipped.read_text())["trials"][0]["config"]
-    configs = model_configs(SPLITS["byclass"], ("default",), shipped, None, None)
+    configs = model_configs(SPLITS["byclass"], ("default",), shipped, None, None, ("trial", "final"))
     assert set(configs) == {"default-cnn", "default-cnn-final"}  # no tuned row unless asked
+    by_default = model_configs(SPLITS["byclass"], ("tuned", "default"), shipped, None, None)  # final,refit
+    assert set(by_default) == {f"{row}-{schedule}" for row in ("tuned-cnn", "default-cnn") for schedule in ("final", "refit")}
+    assert by_default["default-cnn-refit"] == configs["default-cnn-final"]  # refit: the final policy on more images
     default = configs["default-cnn"]
     assert default["epochs"] == tuned["epochs"] and default["num_classes"] == 62 and configs["default-cnn-final"]["epochs"] == 10
     known = FAMILIES["cnn"].known_good[0]
@@ -329,8 +332,8 @@ def test_an_ensemble_export_rebuilds_and_is_benchmarked_beside_its_single_model_
     assert ensemble["config"]["selection"] == "greedy"  # weighed on validation once trained
     assert models.build(ensemble["config"]).output_shape == (None, 10)  # no Optuna needed
 
-    bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--seeds", "1", "--data-dir", "data",
-                     cwd=tmp_path, timeout=600)
+    bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--schedule", "both", "--seeds", "1",
+                     "--data-dir", "data", cwd=tmp_path, timeout=600)
     assert bench.returncode == 0, bench.stderr
     rows = {row["model"]: row for row in csv.DictReader(open(tmp_path / "reports" / "benchmark.csv"))}
     assert set(rows) == {"tuned-mlp", "tuned-mlp-final", "tuned-mlp-ensemble", "tuned-mlp-ensemble-final"}

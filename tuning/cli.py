@@ -16,7 +16,7 @@ from tuning.engines import ENGINES, TUNERS
 from tuning.families import MODELS
 from tuning.study.pruners import PRUNERS
 from tuning.study.samplers import SAMPLERS
-from tuning.settings import IMAGES_PER_TRIAL
+from tuning.settings import DEFAULT_SCHEDULES, IMAGES_PER_TRIAL
 from tuning.options import MAX_TRIALS, fraction, positive_int, schedule_list, seed_int, trial_count, up_to
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
@@ -120,10 +120,10 @@ def export_options(p) -> None:
 def benchmark_options(p) -> None:
     p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
     p.add_argument("--epochs", type=up_to(1000), help="override every model's epochs")
-    p.add_argument("--schedule", type=schedule_list, default=("trial", "final"),
+    p.add_argument("--schedule", type=schedule_list, default=DEFAULT_SCHEDULES,
                    help="tuned configs, a comma list: trial (as their trial ran), final (the final-training policy, "
                         "at least the original study's 10 epochs: a row '-final' where that differs), refit (the "
-                        "final policy on training + validation images: a row '-refit'); both = trial,final (default)")
+                        "final policy on training + validation images: a row '-refit'); default final,refit; both = trial,final")
 
 
 def campaign_options(p) -> None:

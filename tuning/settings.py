@@ -47,6 +47,9 @@ FINAL_MIN_EPOCHS = 10
 #: how `tune benchmark` may retrain a tuned config: as its trial ran, under the final policy
 #: (final_config), or that policy on training + validation images (tuning.benchmark.cells)
 SCHEDULES = ("trial", "final", "refit")
+#: what `tune benchmark` and `tune campaign` retrain a tuned config with when --schedule is not given: the
+#: final policy (its validation figure held out) and its refit, the model worth shipping (measured in README)
+DEFAULT_SCHEDULES = ("final", "refit")
 
 
 def final_config(config: dict) -> dict:
