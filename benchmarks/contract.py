@@ -11,15 +11,33 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tuning.cli import Parser  # noqa: E402,F401
-from tuning.options import positive_int, seed_int  # noqa: E402,F401  (the scripts' option types)
+from tuning.options import count, seed_int  # noqa: E402,F401  (the scripts' option types)
+
+#: as many seeds as `tune benchmark --seeds` takes
+MAX_SEEDS = 100
 
 
 def seed_list(text: str) -> list[int]:
     """A comma list of distinct seeds, e.g. 0,1,2."""
     seeds = [seed_int(part.strip()) for part in text.split(",") if part.strip()]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"{text!r}: give distinct seeds as a comma list, e.g. 0,1,2")
+    if not seeds or len(set(seeds)) != len(seeds) or len(seeds) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1..{MAX_SEEDS} distinct seeds as a comma list, e.g. 0,1,2")
     return seeds
+
+
+def seconds(high: float):
+    """An option type: a time in seconds, above 0 and at most `high`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; give one in (0, {high:g}]") from None
+        if not 0 < value <= high:
+            raise argparse.ArgumentTypeError(f"{value:g} is out of range; give seconds in (0, {high:g}]")
+        return value
+
+    return parse
 
 
 def choice_list(choices) -> callable:
@@ -32,22 +50,6 @@ def choice_list(choices) -> callable:
             raise argparse.ArgumentTypeError(f"{unknown[0] if unknown else text!r}: give distinct names from "
                                              f"{', '.join(choices)} as a comma list")
         return names
-
-    return parse
-
-
-def count(high: int, low: int = 1) -> callable:
-    """An option type: a whole number in low..high (a count of repeats, trials, images: bounded, so a
-    typo such as 1000000 is named at once, not found hours into a run)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {low}..{high}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range; give {low}..{high}")
-        return value
 
     return parse
 

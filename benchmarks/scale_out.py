@@ -34,12 +34,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int, postgres_admin  # noqa: E402
+from benchmarks.contract import Parser, choice_list, count, fail, guarded, postgres_admin, seconds  # noqa: E402
 from tuning.options import fraction  # noqa: E402
 
 
 def count_list(text: str) -> list[int]:
-    return [positive_int(part) for part in text.split(",")]
+    """Worker counts, e.g. 8,32,64: each 1..1000."""
+    return [count(1000)(part) for part in text.split(",")]
 
 
 HEARTBEAT = {"TUNE_HEARTBEAT_SECONDS": "2", "TUNE_GRACE_SECONDS": "10"}
@@ -180,10 +181,10 @@ def main() -> None:
     parser.add_argument("--paths", type=choice_list(("direct", "proxy")), default=["direct", "proxy"],
                         help="direct (PostgreSQL), proxy (gRPC), or both")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--trials-per-worker", type=positive_int, default=4)
-    parser.add_argument("--trial-seconds", type=float, default=3.0)
+    parser.add_argument("--trials-per-worker", type=count(1000), default=4)
+    parser.add_argument("--trial-seconds", type=seconds(3600), default=3.0)
     parser.add_argument("--kill", type=fraction, default=0.25, help="share of the workers killed midway")
-    parser.add_argument("--timeout", type=positive_int, default=600, help="seconds a run may take")
+    parser.add_argument("--timeout", type=count(86_400), default=600, help="seconds a run may take")
     parser.add_argument("--out", help="write the table as JSON here too")
     parser.add_argument("--storage", help=argparse.SUPPRESS)
     parser.add_argument("--target", type=int, help=argparse.SUPPRESS)

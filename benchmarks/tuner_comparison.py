@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.contract import Parser, choice_list, fail, guarded, positive_int, read_results, seed_list, split_name  # noqa: E402
+from benchmarks.contract import Parser, choice_list, count, fail, guarded, read_results, seed_list, split_name  # noqa: E402
 from tuning.settings import study_name  # noqa: E402
 from tuning.study.rungs import gain_line, search_gain  # noqa: E402
 
@@ -205,9 +205,9 @@ def plot(results: list[dict], engines: list[str], target: float, opts, out: Path
 def main() -> None:
     parser = Parser(prog="tuner_comparison.py", description=__doc__.splitlines()[0])
     parser.add_argument("--split", type=split_name, default="balanced")
-    parser.add_argument("--budget", type=positive_int, default=600, help="seconds per engine and seed")
+    parser.add_argument("--budget", type=count(86_400), default=600, help="seconds per engine and seed")
     parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="comma list (default 0,1,2)")
-    parser.add_argument("--max-epochs", type=positive_int, default=8)
+    parser.add_argument("--max-epochs", type=count(1000), default=8)
     parser.add_argument("--out", default="reports/tuner_comparison")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "emnist-dev"))
     parser.add_argument("--engines", type=choice_list(ENGINES), default=list(ENGINES), help=f"comma list of {', '.join(ENGINES)}")

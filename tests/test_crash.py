@@ -238,9 +238,9 @@ BAD_INPUT = [
     (["--split", "mnist", "--trials", "9", "--workers", "4096"], None, "each worker holds about 1 GB"),
     (["--split", "mnist", "--trials", "9", "--study", ""], None, "study name ''"),
     (["--split", "mnist", "--trials", "1000000"], None, "--trials: 1000000 is more than one study holds here"),
-    (["--split", "mnist", "--trials", "9", "--max-epochs", "100000"], None, "--max-epochs: 100000 is too many"),
+    (["--split", "mnist", "--trials", "9", "--max-epochs", "100000"], None, "--max-epochs: 100000 is out of range; give 1..1000"),
     (["--split", "mnist", "--trials", "9", "--warm-start", "emnist-mnist-mlp", "--warm-start-top", "5000"], None,
-     "--warm-start-top: 5000 is too many"),
+     "--warm-start-top: 5000 is out of range"),
 ]
 
 

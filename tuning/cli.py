@@ -17,7 +17,7 @@ from tuning.families import MODELS
 from tuning.study.pruners import PRUNERS
 from tuning.study.samplers import SAMPLERS
 from tuning.settings import DEFAULT_SCHEDULES, IMAGES_PER_TRIAL
-from tuning.options import MAX_TRIALS, fraction, positive_int, schedule_list, seed_int, trial_count, up_to
+from tuning.options import MAX_TRIALS, count, fraction, positive_int, schedule_list, seed_int, trial_count
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -55,8 +55,8 @@ SHARED = {
     "--precision": {"default": "float32", "choices": ("float32", "mixed"),
                     "help": "mixed: float16 (GPU) or bfloat16 (CPU) compute, float32 weights and outputs"},
     "--seed": {"type": seed_int, "default": 0, "help": "seed of the sampler and of every trial (default 0)"},
-    "--seeds": {"type": up_to(100), "default": 3, "help": "benchmark seeds per model (default 3)"},
-    "--max-epochs": {"type": up_to(1000), "help": "most epochs a trial trains (default: 10, fewer where an epoch is "
+    "--seeds": {"type": count(100), "default": 3, "help": "benchmark seeds per model (default 3)"},
+    "--max-epochs": {"type": count(1000), "help": "most epochs a trial trains (default: 10, fewer where an epoch is "
                      f"large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)"},
     "--workers": {"type": positive_int, "default": 1, "help": "worker processes on this machine (default 1 with all "
                   "cores: faster than one single-threaded worker per core, benchmarks/parallelism.py)"},
@@ -88,7 +88,7 @@ def start_options(p) -> None:
     p.add_argument("--warm-start", metavar="STUDY|FILE",
                    help="queue the best configs of another study of the same model (e.g. emnist-balanced-cnn) "
                         "or of a `tune export` file (e.g. studies/best/balanced-cnn.json)")
-    p.add_argument("--warm-start-top", type=up_to(1000), metavar="K",
+    p.add_argument("--warm-start-top", type=count(1000), metavar="K",
                    help="how many of its best configs --warm-start queues (default 3)")
 
 
@@ -107,7 +107,7 @@ def serve_options(p) -> None:
 
 
 def export_options(p) -> None:
-    p.add_argument("--top", type=up_to(1000), default=3, help="how many of the best trials (default 3)")
+    p.add_argument("--top", type=count(1000), default=3, help="how many of the best trials (default 3)")
     p.add_argument("--out", help="file to write (default studies/best/<split>-<model>.json)")
     p.add_argument("--all", action="store_true", help="export every study in the storage")
     p.add_argument("--ensemble", type=positive_int, metavar="K", help="write one config that joins the K best "
@@ -119,7 +119,7 @@ def export_options(p) -> None:
 
 def benchmark_options(p) -> None:
     p.add_argument("--from", dest="source", default="studies/best", help="exported configs: a folder or one file")
-    p.add_argument("--epochs", type=up_to(1000), help="override every model's epochs")
+    p.add_argument("--epochs", type=count(1000), help="override every model's epochs")
     p.add_argument("--schedule", type=schedule_list, default=DEFAULT_SCHEDULES,
                    help="tuned configs, a comma list: trial (as their trial ran), final (the final-training policy, "
                         "at least the original study's 10 epochs: a row '-final' where that differs), refit (the "
@@ -127,7 +127,7 @@ def benchmark_options(p) -> None:
 
 
 def campaign_options(p) -> None:
-    p.add_argument("--benchmark-epochs", type=up_to(1000), help="override every benchmarked model's epochs (a quick look)")
+    p.add_argument("--benchmark-epochs", type=count(1000), help="override every benchmarked model's epochs (a quick look)")
 
 
 def download_options(p) -> None:

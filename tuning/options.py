@@ -34,13 +34,14 @@ def trial_count(text: str) -> int:
     return value
 
 
-def up_to(high: int):
-    """An option type: a whole number in 1..high (epochs, seeds, top K: a typo named at once)."""
+def count(high: int, low: int = 1):
+    """An option type: a whole number in low..high (epochs, seeds, top K, repeats: bounded, so a typo
+    such as 1000000 is named at once, not found hours into a run)."""
 
     def parse(text: str) -> int:
-        value = positive_int(text)
-        if value > high:
-            raise argparse.ArgumentTypeError(f"{value} is too many; give 1..{high}")
+        value = whole(text, f"{low}..{high}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give {low}..{high}")
         return value
 
     return parse
