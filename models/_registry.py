@@ -8,16 +8,22 @@ from typing import Callable
 from models._config import ConfigError, TrainingConfig, make_config
 
 FAMILIES: dict[str, tuple[type[TrainingConfig], Callable]] = {}
+#: family -> fn(split) -> the original study's model of that family for the split (its architecture
+#: keys; models.baselines adds the training keys every baseline shares)
+BASELINES: dict[str, Callable[[str], dict]] = {}
 
 
-def register(name: str, config_class: type[TrainingConfig]):
-    """Decorator for a builder `fn(config) -> uncompiled keras.Model` of family `name`."""
+def register(name: str, config_class: type[TrainingConfig], baseline: Callable[[str], dict] | None = None):
+    """Decorator for a builder `fn(config) -> uncompiled keras.Model` of family `name`, with the
+    original study's model of that family per split where it had one."""
 
     def decorate(builder: Callable) -> Callable:
         if name in FAMILIES:  # as timm does: the later one wins, but say so
             warnings.warn(f"model family {name!r} registered twice; the later registration replaces the earlier")
         config_class.family = name
         FAMILIES[name] = (config_class, builder)
+        if baseline is not None:
+            BASELINES[name] = baseline
         return builder
 
     return decorate

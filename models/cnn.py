@@ -73,7 +73,37 @@ def augmentation() -> keras.Sequential:
     )
 
 
-@register("cnn", CNNConfig)
+#: The original study's CNNs (shared/BASELINES.md): the small one on digits and byclass (byclass had 100
+#: units in its second dense layer), the big one everywhere else.
+SMALL_CNN = {
+    "family": "cnn",
+    "filters": [32, 64],
+    "convs_per_block": [1, 1],
+    "kernel_size": 3,
+    "padding": "valid",
+    "pooling": True,
+    "batch_norm": False,
+    "head": "flatten",
+    "dense_units": [128, 64],
+    "dense_dropout": 0.2,
+}
+BIG_CNN = {
+    "family": "cnn",
+    "filters": [64, 128, 256],
+    "convs_per_block": [2, 2, 1],
+    "kernel_size": 3,
+    "padding": "valid",
+    "pooling": True,
+    "batch_norm": True,
+    "batch_norm_momentum": 0.99,  # Keras' default, which the original study used
+    "head": "flatten",
+    "dense_units": [512],
+    "dense_dropout": 0.0,
+}
+CNN_BY_SPLIT = {"digits": SMALL_CNN, "byclass": {**SMALL_CNN, "dense_units": [128, 100]}}
+
+
+@register("cnn", CNNConfig, baseline=lambda split: CNN_BY_SPLIT.get(split, BIG_CNN))
 def build_cnn(config: CNNConfig) -> keras.Model:
     images, x = image_input()
     x = layers.Reshape((28, 28, 1))(x)

@@ -155,7 +155,12 @@ def vgg_head(x, config: VGG16Config):
                         dtype="float32")(x)  # float32 outputs under mixed precision
 
 
-@register("vgg16", VGG16Config)
+#: The original study's VGG16 head on the frozen ImageNet base (shared/BASELINES.md).
+ORIGINAL_HEAD = {"family": "vgg16", "input_size": 32, "weights": "imagenet", "trainable_blocks": 0, "head": "flatten",
+                 "dense_units": [], "l2": 1e-3}
+
+
+@register("vgg16", VGG16Config, baseline=lambda split: ORIGINAL_HEAD)
 def build_vgg16(config: VGG16Config) -> keras.Model:
     images, x = vgg_input(config)
     x = base_network(config, resolve_weights(config))(x, training=False)  # BN-free, but keep base in inference mode

@@ -82,10 +82,10 @@ def one_trial(objective) -> dict:
 
 
 def test_cache_is_off_with_augmentation(weights_file, holdout, monkeypatch):
-    from tuning.trial import spaces
+    from tuning.trial.spaces import vgg16
 
-    space = spaces.vgg16_space  # the vgg16 family's space, looked up by name (tuning.families)
-    monkeypatch.setattr(spaces, "vgg16_space", lambda *args, **kwargs: {**space(*args, **kwargs), "augment": True})
+    space = vgg16.space  # the vgg16 family's space, looked up through its registration (tuning.families)
+    monkeypatch.setattr(vgg16, "space", lambda *args, **kwargs: {**space(*args, **kwargs), "augment": True})
     objective = Objective(StudySettings("mnist", "vgg16", max_epochs=1, vgg_weights=weights_file), holdout)
     assert one_trial(objective)["feature_cache"].startswith("off: augmentation runs before the frozen base")
 

@@ -24,7 +24,8 @@ def test_every_shipped_config_reads_back_and_builds_for_its_split(path):
     document = read_export(path)
     split = SPLITS[document["split"]]
     config = document["trials"][0]["config"]
-    assert config["num_classes"] == split.num_classes and config["family"] == document["model"]
+    parts = config["members"] if config["family"] == "ensemble" else [config]  # an ensemble: its members
+    assert config["num_classes"] == split.num_classes and {part["family"] for part in parts} == {document["model"]}
     if config["family"] == "vgg16":  # building it would load weights that cannot be had here
         assert models.parse_config(config).num_classes == split.num_classes
     else:

@@ -227,7 +227,7 @@ def test_a_family_is_one_registration_and_an_unknown_one_is_named():
     from tuning.trial.spaces import baseline_params, space_of
 
     for name, family in FAMILIES.items():
-        assert space_of(name).__name__ == family.space_name
+        assert space_of(name) is family.space_module().space and family.space_module().__name__.endswith(f".{name}")
         assert baseline_params(name, "mnist", 10)["batch_size"] >= 1
     with pytest.raises(UserError, match="unknown model family 'resnet'; choose one of cnn, mlp, vgg16"):
         space_of("resnet")

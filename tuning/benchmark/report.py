@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib import ticker
 
 from data_pipeline import get_split, write_atomic
+from tuning.families import FAMILIES
 from tuning.plotting import axes_per_split, save
 from tuning.provenance import machine, versions
 
@@ -82,8 +83,7 @@ def ratio_lines(summary) -> list[str]:
     return lines
 
 
-BASELINE_NAMES = {"baseline-cnn": "the original study's CNN", "baseline-mlp": "the MLP baseline",
-                  "baseline-vgg16": "the VGG16 head"}
+BASELINE_NAMES = {f"baseline-{family.name}": family.label for family in FAMILIES.values()}
 
 
 def verdicts(summary) -> list[str]:
