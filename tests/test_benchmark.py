@@ -108,10 +108,10 @@ def damaged_cells_stop_the_run_and_are_kept(folder, cells):
 
 @pytest.mark.slow
 def test_a_refit_row_trains_the_final_config_on_training_and_validation_images(exported, tmp_path):
-    """`--schedule final,refit`: the -refit row learns from train + validation for its whole schedule;
+    """`--schedule final,refit` (the default): the -refit row learns from train + validation for its whole schedule;
     the report takes its held-out validation figure from the -final row, and says so."""
     out = tmp_path / "refit"
-    result = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--schedule", "final,refit", "--seeds", "1",
+    result = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--seeds", "1",  # final,refit: the default
                       "--out", str(out), "--data-dir", "data", cwd=exported, timeout=600)
     assert result.returncode == 0, result.stderr
     final, refit = (json.loads((out / "cells" / f"mnist-tuned-mlp-{row}-seed0.json").read_text()) for row in ("final", "refit"))
@@ -121,6 +121,9 @@ def test_a_refit_row_trains_the_final_config_on_training_and_validation_images(e
     report = (out / "benchmark.md").read_text()
     assert (f"- mnist: tuned-mlp-refit: validation {final['metrics']['val_accuracy'] * 100:.2f}% (its -final row's" in report)
     assert "`-refit` rows" in report
+    test = refit["metrics"]["test_accuracy"]
+    assert f"| mnist | tuned-mlp-refit | {test * 100:.2f} | not in this run | not in this run | none | " \
+           f"{(final['metrics']['val_accuracy'] - test) * 100:+.2f} |" in report  # the shipped models' table
     assert_one_line_error(run_tune("benchmark", "--schedule", "final,later", cwd=exported), "'final,later': give distinct schedules")
 
 
@@ -161,7 +164,7 @@ def test_benchmark_without_exports_says_how_to_make_them(exported, tmp_path):
 
 
 def test_verdicts_say_what_a_comparison_lacks():
-    from tuning.benchmark.report import verdicts
+    from tuning.benchmark.verdicts import verdicts
 
     def stats(accuracy):
         return {"test_accuracy": (accuracy, 0.01, 2), "epochs": (3, 0, 2)}
@@ -183,7 +186,7 @@ def test_the_untuned_default_is_trained_like_the_tuned_model_and_compared_with_i
     from data_pipeline import SPLITS
     from tuning.families import FAMILIES
     from tuning.benchmark.cells import model_configs
-    from tuning.benchmark.report import verdicts
+    from tuning.benchmark.verdicts import verdicts
 
     shipped = REPO / "studies" / "best" / "byclass-cnn.json"  # a 4-epoch trial: the final policy differs
     tuned = json.loads(shipped.read_text())["trials"][0]["config"]
@@ -208,7 +211,7 @@ def test_the_untuned_default_is_trained_like_the_tuned_model_and_compared_with_i
 
 
 def test_the_report_states_each_tuned_models_validation_test_gap_and_flags_one_over_a_point():
-    from tuning.benchmark.report import generalization_lines
+    from tuning.benchmark.verdicts import generalization_lines
 
     def stats(val, test):
         return {"val_accuracy": (val, 0.0, 3), "test_accuracy": (test, 0.0, 3)}
@@ -218,6 +221,29 @@ def test_the_report_states_each_tuned_models_validation_test_gap_and_flags_one_o
     assert lines == ["- byclass: tuned-cnn: validation 86.69%, test 86.68%, gap +0.01 pt",
                      "- mnist: tuned-mlp: validation 99.00%, test 97.50%, gap +1.50 pt: over 1 pt, the config fits "
                      "the validation images better than new ones"]  # baselines were not chosen on validation
+
+
+def test_the_shipped_table_takes_each_splits_refit_row_and_judges_it_against_the_right_rows():
+    """One row per split and tuned model: the -refit row where there is one (its validation from the
+    -final row, which did not train on it), else -final, else the trial's; ratios of test error
+    against the original CNN and the untuned default of the same schedule; the ensemble against the
+    single model of its own schedule."""
+    from tuning.benchmark.verdicts import shipped_table
+
+    def stats(test, val=0.0, seconds=1.0):
+        return {"test_accuracy": (test, 0.0, 3), "val_accuracy": (val, 0.0, 3), "test_seconds": (seconds, 0.0, 3)}
+
+    rows = shipped_table({
+        ("mnist", "tuned-cnn-final"): stats(0.990, val=0.995), ("mnist", "tuned-cnn-refit"): stats(0.992, val=1.0),
+        ("mnist", "default-cnn-refit"): stats(0.984), ("mnist", "default-cnn-final"): stats(0.5),
+        ("mnist", "baseline-cnn"): stats(0.980), ("mnist", "tuned-cnn-ensemble-final"): stats(0.991, seconds=3.0),
+        ("letters", "tuned-mlp"): stats(0.90, val=0.92), ("letters", "baseline-mlp"): stats(0.80),
+    })
+    assert rows[2:] == [
+        "| letters | tuned-mlp | 90.00 | not in this run | not in this run | none | +2.00 |",
+        "| mnist | tuned-cnn-refit | 99.20 | 0.40x | 0.50x | 0.90x, 3.0x (tuned-cnn-final) | +0.30 |",
+    ]
+    assert shipped_table({("mnist", "baseline-cnn"): stats(0.98)}) == []  # no tuned row: no table
 
 
 def vgg16_cells_trained_on_cached_features(folder, data):

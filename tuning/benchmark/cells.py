@@ -24,7 +24,7 @@ from data_pipeline import Split, TrainVal, load_split, sha256_file, train_val_sp
 from tuning.backend import device_record
 from tuning.benchmark.ensembles import fit_ensemble, keep_best
 from tuning.benchmark.manifests import cell_stem, read_manifest
-from tuning.benchmark.report import REFIT
+from tuning.benchmark.verdicts import REFIT
 from tuning.errors import UserError, check_writable_folder
 from tuning.families import FAMILIES, registered
 from tuning.export import BEST_DIR, read_export

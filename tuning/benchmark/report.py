@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib import ticker
 
-from data_pipeline import get_split, write_atomic
-from tuning.families import FAMILIES
+from data_pipeline import write_atomic
 from tuning.plotting import axes_per_split, save
+from tuning.benchmark.verdicts import ensemble_lines, generalization_lines, shipped_table, verdicts
 from tuning.provenance import machine, versions
 
 #: shared/BASELINES.md: (train s, train %, test s, test %, val s, val %), full release, Colab.
@@ -80,87 +80,6 @@ def ratio_lines(summary) -> list[str]:
             accs = " / ".join(f"{cnn[f'{p}_accuracy'][0] / mlp[f'{p}_accuracy'][0]:.4f}" for p in PARTS)
             lines.append(f"| {split} | {times} | {accs} |")
     lines.append("| mnist, original (Colab) | 1.62 / 1.76 / 1.78 | 1.0012 / 1.0067 / 1.0074 |")
-    return lines
-
-
-BASELINE_NAMES = {f"baseline-{family.name}": family.label for family in FAMILIES.values()}
-
-
-def verdicts(summary) -> list[str]:
-    """Per split and tuned model: how it compares with every baseline in the run, on test accuracy
-    (and test error, the figure the goals use); a baseline that never left chance is called so."""
-    lines = []
-    for (split, model), stats in sorted(summary.items()):
-        baselines = [(name, summary[(split, name)]) for name in BASELINE_NAMES if (split, name) in summary]
-        default = model.replace("tuned-", "default-", 1)  # the family's untuned default, trained alike
-        if (split, default) in summary:
-            baselines.append((default, summary[(split, default)]))
-        if not model.startswith("tuned") or not baselines:
-            continue
-        ours = stats["test_accuracy"][0]
-        parts = []
-        for name, theirs_stats in baselines:
-            theirs = theirs_stats["test_accuracy"][0]
-            word = "beats" if ours > theirs else "does NOT beat"
-            ratio = (1 - ours) / (1 - theirs) if theirs < 1 else float("inf")
-            untrained = (f"; it did not train in {theirs_stats['epochs'][0]:.0f} epochs (near chance)"
-                         if theirs < 2.0 / get_split(split).num_classes else "")
-            label = BASELINE_NAMES.get(name, f"the untuned default ({name})")
-            parts.append(f"{word} {label} ({ours * 100:.2f}% vs {theirs * 100:.2f}%, "
-                         f"test error {ratio:.2f}x{untrained})")
-        lines.append(f"- {split}: {model} " + "; ".join(parts))
-    if lines:
-        return lines
-    if not any(model.startswith("tuned") for _, model in summary):
-        return ["- no tuned model in this run (add `tuned` to --models after `tune export`)"]
-    return ["- no baseline in this run to compare with (add cnn, mlp or vgg16 to --models)"]
-
-
-def ensemble_lines(summary) -> list[str]:
-    """Per ensemble row: its test error and evaluation time per image against the single tuned model
-    of the same family and schedule (tuned-cnn-ensemble against tuned-cnn, -final against -final)."""
-    lines = []
-    for (split, model), stats in sorted(summary.items()):
-        single = summary.get((split, model.replace("-ensemble", "")))
-        if "-ensemble" not in model or single is None:
-            continue
-        ours, theirs = stats["test_accuracy"][0], single["test_accuracy"][0]
-        ratio = (1 - ours) / (1 - theirs) if theirs < 1 else float("inf")
-        time_ratio = stats["test_seconds"][0] / single["test_seconds"][0]
-        lines.append(f"- {split}: {model}: test error {ratio:.2f}x {model.replace('-ensemble', '')}'s "
-                     f"({ours * 100:.2f}% vs {theirs * 100:.2f}%); evaluation {time_ratio:.1f}x its time per image")
-    return lines
-
-
-#: A tuned model whose validation accuracy is further than this above its test accuracy was chosen
-#: for the validation images more than it generalizes.
-GAP_POINTS = 1.0
-#: a row trained on training + validation images (tuning.benchmark.cells.REFIT)
-REFIT = "-refit"
-
-
-def generalization_lines(summary) -> list[str]:
-    """Per tuned row: validation and test accuracy (means over seeds) and the gap between them,
-    in points, flagged where validation is more than GAP_POINTS above test."""
-    lines = []
-    for (split, model), stats in sorted(summary.items()):
-        if not model.startswith("tuned"):
-            continue
-        if model.endswith(REFIT):  # it trained on the validation images: their figure is the -final row's
-            held_out = summary.get((split, model.removesuffix(REFIT) + "-final"))
-            if held_out is None:
-                lines.append(f"- {split}: {model}: no held-out validation figure (it trained on the validation "
-                             f"images); add final to --schedule for the same config trained without them")
-                continue
-            val, test = held_out["val_accuracy"][0], stats["test_accuracy"][0]
-            gap = (val - test) * 100
-            lines.append(f"- {split}: {model}: validation {val * 100:.2f}% (its -final row's: it trained on the "
-                         f"validation images itself), test {test * 100:.2f}%, gap {gap:+.2f} pt")
-            continue
-        val, test = stats["val_accuracy"][0], stats["test_accuracy"][0]
-        gap = (val - test) * 100
-        flag = f": over {GAP_POINTS:g} pt, the config fits the validation images better than new ones" if gap > GAP_POINTS else ""
-        lines.append(f"- {split}: {model}: validation {val * 100:.2f}%, test {test * 100:.2f}%, gap {gap:+.2f} pt{flag}")
     return lines
 
 
@@ -250,7 +169,7 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(cells)
     notes = [*vgg16_bases(cells), *runs(cells)]
-    ensembles, gaps = ensemble_lines(summary), generalization_lines(summary)
+    ensembles, gaps, shipped = ensemble_lines(summary), generalization_lines(summary), shipped_table(summary)
     plot_accuracy_vs_time(summary, out / "accuracy_vs_fit_time.png")
     plot_learning_curves(cells, out / "learning_curves.png")
     checksums = {name: sha for cell in cells for name, sha in cell["data_checksums"].items()}
@@ -266,6 +185,9 @@ def write_report(cells: list[dict], out: Path, seeds: int, skipped: dict[str, st
         "a Colab notebook. Their times come from another machine and other data sizes; compare times only as "
         "ratios within one run, accuracies only loosely (our data may be a smaller re-split).", "",
         *([*notes, ""] if notes else []),
+        *(["## The shipped models", "", "Test error as a ratio (lower is better); each split's tuned model as it ships "
+           "(`-refit` where it was trained) against the original CNN and its untuned default trained alike.", "",
+           *shipped, ""] if shipped else []),
         "## Tuned vs the baselines (test accuracy; test error as a ratio, lower is better)", "", *verdicts(summary), "",
         *(["## Ensembles vs their single tuned model", "", *ensembles, ""] if ensembles else []),
         *(["## Validation vs test (tuned models)", "", *gaps, ""] if gaps else []),
