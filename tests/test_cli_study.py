@@ -109,12 +109,13 @@ def test_a_campaign_tunes_exports_and_benchmarks_and_a_rerun_resumes(tmp_path, o
     assert first.returncode == 0, first.stderr
     assert "[1/1] mnist mlp: tune start" in first.stdout and "campaign done" in first.stdout
     rows = {row["model"] for row in csv.DictReader(open(folder / "reports" / "benchmark.csv"))}
-    assert rows == {"tuned-mlp", "default-mlp", "baseline-cnn", "baseline-mlp", "baseline-vgg16"}
+    assert rows == {"tuned-mlp-final", "tuned-mlp-refit", "default-mlp-final", "default-mlp-refit",  # the default schedules
+                    "baseline-cnn", "baseline-mlp", "baseline-vgg16"}
     trials = optuna.load_study(study_name="emnist-mnist-mlp", storage=f"sqlite:///{folder}/studies/optuna.db").trials
     assert len(trials) == 2  # resumed the study at its count, not a new one
     again = run_tune(*campaign, cwd=folder, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("kept from an earlier run") == 5  # tuned, default and the three baselines
+    assert again.stdout.count("kept from an earlier run") == 7  # tuned and default (final, refit), three baselines
     assert not [line for line in again.stdout.splitlines() if line.startswith("trial ")]  # no trial ran again
 
 
