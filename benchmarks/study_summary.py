@@ -5,8 +5,8 @@
 Per study: trials by state, the median *final* validation accuracy (each trial's last reported
 epoch, pruned ones included: what a random draw from the space trains to), how many trials ended
 below 0.5, the best value and trial, the original model's value and seconds (the run's own clock:
-this VM's speed changes from day to day), the wall time from the first trial's start to the last
-one's end and trials per hour over it, how many sampled draws of the study's second half were
+this VM's speed changes from day to day), the wall time (while some trial ran: a pause between
+runs of the study is not counted) and trials per hour over it, how many sampled draws of the study's second half were
 pruned at their first report (what the laggard rule costs exploration), and the search's gain: the
 best sampled config against the best starting point at the highest rung both reached, and how many
 sampled draws stopped at their first rung or reached the top 3. With `--bar X`,
@@ -29,6 +29,7 @@ from benchmarks.contract import Parser, guarded  # noqa: E402
 def summary(study, bar: float | None = None) -> dict:
     from optuna.trial import TrialState
 
+    from tuning.study.progress import busy_seconds
     from tuning.study.rungs import ranked, search_gain
 
     trials = [t for t in study.get_trials(deepcopy=False) if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
@@ -37,7 +38,6 @@ def summary(study, bar: float | None = None) -> dict:
     best = complete[0] if complete else None  # ranked at the study's highest rung
     original = next((t for t in trials if t.user_attrs.get("baseline")), None)
     starts = [t.datetime_start for t in trials if t.datetime_start]
-    ends = [t.datetime_complete for t in trials if t.datetime_complete]
     half = len(trials) // 2
     late = [t for t in trials[half:] if not t.user_attrs.get("baseline") and "starting_point" not in t.user_attrs]
     passed = sorted(t.datetime_complete for t in complete if bar is not None and t.value >= bar)
@@ -56,7 +56,7 @@ def summary(study, bar: float | None = None) -> dict:
         "late_pruned_first": sum(t.state == TrialState.PRUNED and len(t.intermediate_values) == 1 for t in late),
         "bar_min": (passed[0] - min(starts)).total_seconds() / 60 if passed and starts else None,
         "search": search_gain(trials),
-        "wall_s": (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0,
+        "wall_s": busy_seconds(trials),
     }
 
 

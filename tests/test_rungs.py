@@ -180,3 +180,24 @@ def test_a_long_study_says_where_it_stands_and_names_its_objective(tmp_path):
     study = create_or_resume(f"sqlite:///{tmp_path}/s.db", "emnist-mnist-mlp", StudySettings("mnist", "mlp", max_epochs=1),
                              {"f": "0"}, 2)
     assert study.metric_names == ["val_accuracy"]  # the dashboard's plots say so, not "Objective 0"
+
+
+def test_a_studys_run_time_leaves_out_the_pause_between_two_runs():
+    """`tune status` and study_summary's wall time: first start to last end, less a gap of over ten
+    minutes with no trial running (a study resumed the next day); gaps between trials and overlapping
+    workers count once."""
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from tuning.study.progress import busy_seconds
+
+    day = datetime(2026, 12, 5, 12, 0)
+
+    def trial(start_min, end_min):
+        return SimpleNamespace(datetime_start=day + timedelta(minutes=start_min), datetime_complete=day + timedelta(minutes=end_min))
+
+    first_run = [trial(0, 10), trial(10.5, 20), trial(15, 30)]  # a short gap, two workers overlapping
+    next_day = [trial(24 * 60, 24 * 60 + 5), SimpleNamespace(datetime_start=day, datetime_complete=None)]  # one still running
+    assert busy_seconds(first_run) == 30 * 60
+    assert busy_seconds(first_run + next_day) == 35 * 60
+    assert busy_seconds([]) == 0.0

@@ -7,7 +7,7 @@ import json
 
 import optuna
 
-from tuning.study.progress import best_trial, counts, printable
+from tuning.study.progress import best_trial, busy_seconds, counts, printable
 from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.storage import open_storage
 
@@ -15,8 +15,6 @@ from tuning.storage import open_storage
 def study_status(study) -> dict:
     trials = study.get_trials(deepcopy=False)
     best = best_trial(study)
-    starts = [t.datetime_start for t in trials if t.datetime_start]
-    ends = [t.datetime_complete for t in trials if t.datetime_complete]
     tally = counts(study)
     return {
         "study": study.study_name,
@@ -28,7 +26,7 @@ def study_status(study) -> dict:
         "best_params": best.params if best else None,
         "best_rung": rung_of(best) if best else None,
         "search_gain": search_gain(trials),
-        "wall_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else 0.0,
+        "wall_seconds": round(busy_seconds(trials), 1),  # a pause between runs of the study not counted
     }
 
 

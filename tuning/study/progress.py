@@ -94,3 +94,22 @@ def best_trial(study: optuna.Study):
     """The best complete trial of the study's highest rung (tuning.study.rungs): what it would ship."""
     best = ranked(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     return best[0] if best else None
+
+
+#: a gap between trials longer than this is a pause of the study (stopped, resumed later), not its run
+PAUSE_SECONDS = 600
+
+
+def busy_seconds(trials) -> float:
+    """How long the study has run: from its first trial's start to its last one's end, less every
+    gap of over PAUSE_SECONDS during which no trial ran (a study resumed days later is not charged
+    for the days between; the seconds between one trial and the next are)."""
+    spans = sorted((t.datetime_start, t.datetime_complete) for t in trials if t.datetime_start and t.datetime_complete)
+    total, end = 0.0, None
+    for start, complete in spans:
+        if end is not None and (start - end).total_seconds() <= PAUSE_SECONDS:
+            start = min(start, end)  # one run: the gap (or overlap) belongs to it
+        if end is None or complete > end:
+            total += (complete - max(start, end or start)).total_seconds()
+            end = complete
+    return total
