@@ -66,7 +66,8 @@ def test_a_workers_artifacts_in_s3_reach_the_dashboard_on_another_machine(s3_env
 
 
 @pytest.mark.slow
-def test_an_artifact_bucket_that_is_missing_or_unreachable_is_one_line_before_any_work(s3_env, tmp_path, one_study):
+def test_an_artifact_bucket_that_is_missing_unreachable_or_refuses_is_one_line_before_any_work(s3_env, tmp_path, one_study,
+                                                                                                    monkeypatch):
     folder = copy_study(one_study, tmp_path / "copy")
     before = snapshot(folder)
     start = ["start", "--split", "mnist", "--model", "mlp", "--trials", "2", "--data-dir", "emnist"]
@@ -79,3 +80,9 @@ def test_an_artifact_bucket_that_is_missing_or_unreachable_is_one_line_before_an
     for change, args, fragment in cases:
         assert_one_line_error(run_tune(*args, cwd=folder, env={**s3_env, **change}, timeout=120), fragment)
         assert snapshot(folder) == before, args
+    import moto.settings
+
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # the server now checks credentials
+    assert_one_line_error(run_tune(*start, cwd=folder, env=s3_env, timeout=120),
+                          "artifact bucket s3://tune-artifacts refuses these credentials")
+    assert snapshot(folder) == before
