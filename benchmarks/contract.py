@@ -11,10 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tuning.cli import Parser  # noqa: E402,F401
-from tuning.options import count, seed_int  # noqa: E402,F401  (the scripts' option types)
-
-#: as many seeds as `tune benchmark --seeds` takes
-MAX_SEEDS = 100
+from tuning.options import MAX_SEEDS, count, seed_int  # noqa: E402,F401  (the scripts' option types)
 
 
 def seed_list(text: str) -> list[int]:

@@ -17,7 +17,7 @@ from tuning.families import MODELS
 from tuning.study.pruners import PRUNERS
 from tuning.study.samplers import SAMPLERS
 from tuning.settings import DEFAULT_SCHEDULES, IMAGES_PER_TRIAL
-from tuning.options import MAX_TRIALS, count, fraction, positive_int, schedule_list, seed_int, trial_count
+from tuning.options import MAX_SEEDS, MAX_TRIALS, count, fraction, positive_int, schedule_list, seed_int, trial_count
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for a CLI user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -55,7 +55,7 @@ SHARED = {
     "--precision": {"default": "float32", "choices": ("float32", "mixed"),
                     "help": "mixed: float16 (GPU) or bfloat16 (CPU) compute, float32 weights and outputs"},
     "--seed": {"type": seed_int, "default": 0, "help": "seed of the sampler and of every trial (default 0)"},
-    "--seeds": {"type": count(100), "default": 3, "help": "benchmark seeds per model (default 3)"},
+    "--seeds": {"type": count(MAX_SEEDS), "default": 3, "help": "benchmark seeds per model (default 3)"},
     "--max-epochs": {"type": count(1000), "help": "most epochs a trial trains (default: 10, fewer where an epoch is "
                      f"large, about {IMAGES_PER_TRIAL // 1000}k images a trial: byclass-dev 3, the full byclass 2)"},
     "--workers": {"type": positive_int, "default": 1, "help": "worker processes on this machine (default 1 with all "

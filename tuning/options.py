@@ -47,6 +47,10 @@ def count(high: int, low: int = 1):
     return parse
 
 
+#: the most seeds a benchmark repeats a model over (`tune benchmark --seeds`, the scripts' seed lists)
+MAX_SEEDS = 100
+
+
 def seed_int(text: str) -> int:
     """A seed every sampler and NumPy accept: 0 .. 2**31-1 (workers add their offsets below 2**32)."""
     value = whole(text, f"a seed in 0..{2**31 - 1}")

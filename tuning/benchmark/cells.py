@@ -34,12 +34,6 @@ from tuning.trial.feature_cache import CachedModel, FeatureCache
 from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
 
-# how a tuned config is retrained (settings.SCHEDULES): "trial", exactly as its trial ran; "final", under
-# the final-training policy (settings.final_config), a row of its own (`-final`) where that differs;
-# "refit", the final policy trained on training + validation images for its whole schedule (`-refit`:
-# validation has done its job of choosing the config; the report takes its held-out validation figure
-# from the `-final` row)
-
 
 @dataclass(frozen=True)
 class BenchmarkPlan:

@@ -63,6 +63,12 @@ GAP_POINTS = 1.0
 REFIT = "-refit"
 
 
+def held_out(summary, split: str, model: str) -> dict | None:
+    """The row whose validation figure `model` did not train on: its own, or for a `-refit` row
+    (trained on the validation images) its `-final` row's; None where the run has no such row."""
+    return summary.get((split, model.removesuffix(REFIT) + "-final")) if model.endswith(REFIT) else summary[(split, model)]
+
+
 def generalization_lines(summary) -> list[str]:
     """Per tuned row: validation and test accuracy (means over seeds) and the gap between them,
     in points, flagged where validation is more than GAP_POINTS above test."""
@@ -71,12 +77,12 @@ def generalization_lines(summary) -> list[str]:
         if not model.startswith("tuned"):
             continue
         if model.endswith(REFIT):  # it trained on the validation images: their figure is the -final row's
-            held_out = summary.get((split, model.removesuffix(REFIT) + "-final"))
-            if held_out is None:
+            validated = held_out(summary, split, model)
+            if validated is None:
                 lines.append(f"- {split}: {model}: no held-out validation figure (it trained on the validation "
                              f"images); add final to --schedule for the same config trained without them")
                 continue
-            val, test = held_out["val_accuracy"][0], stats["test_accuracy"][0]
+            val, test = validated["val_accuracy"][0], stats["test_accuracy"][0]
             gap = (val - test) * 100
             lines.append(f"- {split}: {model}: validation {val * 100:.2f}% (its -final row's: it trained on the "
                          f"validation images itself), test {test * 100:.2f}%, gap {gap:+.2f} pt")
@@ -136,7 +142,7 @@ def ensemble_cell(summary, split: str, base: str) -> str:
 
 
 def gap_cell(summary, split: str, shipped: str, test: float) -> str:
-    held_out = summary.get((split, shipped.removesuffix(REFIT) + "-final")) if shipped.endswith(REFIT) else summary[(split, shipped)]
-    if held_out is None:
+    validated = held_out(summary, split, shipped)
+    if validated is None:
         return "no held-out validation"
-    return f"{(held_out['val_accuracy'][0] - test) * 100:+.2f}"
+    return f"{(validated['val_accuracy'][0] - test) * 100:+.2f}"

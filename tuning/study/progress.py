@@ -108,8 +108,8 @@ def busy_seconds(trials) -> float:
     total, end = 0.0, None
     for start, complete in spans:
         if end is not None and (start - end).total_seconds() <= PAUSE_SECONDS:
-            start = min(start, end)  # one run: the gap (or overlap) belongs to it
+            start = end  # one run: a short gap belongs to it, an overlap counts once
         if end is None or complete > end:
-            total += (complete - max(start, end or start)).total_seconds()
+            total += (complete - start).total_seconds()
             end = complete
     return total
