@@ -124,7 +124,8 @@ def test_a_refit_row_trains_the_final_config_on_training_and_validation_images(e
     test = refit["metrics"]["test_accuracy"]
     assert f"| mnist | tuned-mlp-refit | {test * 100:.2f} | not in this run | not in this run | none | " \
            f"{(final['metrics']['val_accuracy'] - test) * 100:+.2f} |" in report  # the shipped models' table
-    assert_one_line_error(run_tune("benchmark", "--schedule", "final,later", cwd=exported), "'final,later': give distinct schedules")
+    for bad in ("final,later", "both", "final,final", ","):  # a name that is not a schedule, "both" among them: one line
+        assert_one_line_error(run_tune("benchmark", "--schedule", bad, cwd=exported), f"{bad!r}: give distinct schedules")
 
 
 @pytest.mark.parametrize(
@@ -358,7 +359,7 @@ def test_an_ensemble_export_rebuilds_and_is_benchmarked_beside_its_single_model_
     assert ensemble["config"]["selection"] == "greedy"  # weighed on validation once trained
     assert models.build(ensemble["config"]).output_shape == (None, 10)  # no Optuna needed
 
-    bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--schedule", "both", "--seeds", "1",
+    bench = run_tune("benchmark", "--splits", "mnist", "--models", "tuned", "--schedule", "trial,final", "--seeds", "1",
                      "--data-dir", "data", cwd=tmp_path, timeout=600)
     assert bench.returncode == 0, bench.stderr
     rows = {row["model"]: row for row in csv.DictReader(open(tmp_path / "reports" / "benchmark.csv"))}

@@ -233,6 +233,8 @@ BAD_INPUT = [
     (["--split", "mnist", "--trials", "9"], artifacts_in_a_file, "artifacts-file is a file, not a folder"),
     (["--split", "mnist", "--model", "vgg16", "--weights", "{folder}/weights.h5"], not_vgg16_weights,
      "cannot be loaded into VGG16"),
+    (["--split", "mnist", "--model", "vgg16", "--weights", "{folder}/missing.h5"], None,
+     "missing.h5 not found; fix weights_path or use weights: null (on the command line: --weights FILE, or --weights random"),
     (["--split", "mnist", "--model", "mlp", "--trials", "9", "--weights", "none"], None, "--weights applies to --model vgg16 only"),
     (["--split", "mnist", "--fine-tune-blocks", "2"], None, "--fine-tune-blocks applies to --model vgg16 only"),
     (["--split", "mnist", "--trials", "9", "--workers", "4096"], None, "each worker holds about 1 GB"),

@@ -160,3 +160,34 @@ def test_the_dashboard_shows_every_storage_and_another_machines_artifacts(storag
     finally:
         dashboard.terminate()
         dashboard.wait(timeout=30)
+
+
+def test_a_killed_trial_holding_a_value_outside_its_space_is_retried_and_the_worker_goes_on(storage_url, monkeypatch):
+    """Optuna keeps an enqueued value outside its distribution (with a warning), as the original model's
+    64 filters in a space its split caps at 40. Its worker killed, the trial must be retried as it is: a
+    retry that refused the value raised inside every later `optimize` and stopped each resuming worker."""
+    import time
+    import warnings
+
+    from tuning.storage import open_storage
+
+    monkeypatch.setenv("TUNE_HEARTBEAT_SECONDS", "1")
+    monkeypatch.setenv("TUNE_GRACE_SECONDS", "1")
+    storage = open_storage(storage_url)
+    study = optuna.create_study(study_name="outside", storage=storage)
+    study.enqueue_trial({"filters": 64, "rate": 0.5})
+
+    def suggest(trial):
+        return trial.suggest_int("filters", 16, 40, step=8) * trial.suggest_float("rate", 1e-4, 1e-2, log=True)
+
+    with pytest.warns(UserWarning, match="out of range"):
+        suggest(killed := study.ask())
+    storage.record_heartbeat(killed._trial_id)  # its worker beat once, then died
+    time.sleep(2.5)
+    with warnings.catch_warnings():  # the retry's wider range differs from the one `suggest` asks for
+        warnings.simplefilter("ignore", RuntimeWarning)
+        study.optimize(suggest, n_trials=1)
+    first, retry = study.get_trials(deepcopy=False)
+    assert (first.state, retry.state) == (TrialState.FAIL, TrialState.COMPLETE)
+    assert retry.params == {"filters": 64, "rate": 0.5} and retry.value == 32
+    assert retry.system_attrs["failed_trial"] == first.number

@@ -20,6 +20,13 @@ from types import ModuleType
 class Family:
     name: str
     label: str  # how a report names its baseline row: "the original study's CNN"
+    pretrained: bool = False  # its base loads pretrained weights (`--weights`), checked before a run starts
+
+    def weights_keys(self, weights: str | None) -> dict:
+        """`--weights` as this family's config keys: {} for a family with no pretrained base."""
+        from tuning.settings import vgg16_weights_keys
+
+        return vgg16_weights_keys(weights) if self.pretrained else {}
 
     def space_module(self) -> ModuleType:
         """tuning.trial.spaces.<name>: `space`, `baseline_params` and `KNOWN_GOOD`."""
@@ -41,7 +48,7 @@ class Family:
 FAMILIES: dict[str, Family] = {family.name: family for family in (
     Family("cnn", "the original study's CNN"),
     Family("mlp", "the MLP baseline"),
-    Family("vgg16", "the VGG16 head"),
+    Family("vgg16", "the VGG16 head", pretrained=True),
 )}
 
 MODELS = tuple(FAMILIES)  # the names `--model` / `--models` offer

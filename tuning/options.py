@@ -71,9 +71,7 @@ def fraction(text: str) -> float:
 
 def schedule_list(text: str) -> tuple[str, ...]:
     names = [part.strip() for part in text.split(",") if part.strip()]
-    names = ["trial", "final"] if names == ["both"] else names
-    known = SCHEDULES
-    if not names or any(name not in known for name in names) or len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(f"{text!r}: give distinct schedules from {', '.join(known)} as a comma "
-                                         "list, or both (trial,final)")
-    return tuple(name for name in known if name in names)
+    if not names or any(name not in SCHEDULES for name in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give distinct schedules from {', '.join(SCHEDULES)} as a comma "
+                                         "list, e.g. final,refit")
+    return tuple(name for name in SCHEDULES if name in names)

@@ -50,6 +50,8 @@ SCHEDULES = ("trial", "final", "refit")
 #: what `tune benchmark` and `tune campaign` retrain a tuned config with when --schedule is not given: the
 #: final policy (its validation figure held out) and its refit, the model worth shipping (measured in README)
 DEFAULT_SCHEDULES = ("final", "refit")
+#: the name suffix of a row trained under the refit schedule (on training + validation images)
+REFIT = "-refit"
 
 
 def final_config(config: dict) -> dict:
@@ -70,6 +72,10 @@ def vgg_weights(option: str | None) -> str | None:
     """`--weights` as studies and the benchmark keep it: imagenet when not given, None for `none`
     (random init per model), else random (one fixed seeded base) or a weights file."""
     return "imagenet" if option is None else None if option == "none" else option
+
+
+#: what a command line gives instead of weights that cannot be had
+WEIGHTS_OPTIONS = "on the command line: --weights FILE, or --weights random (one fixed seeded random base)"
 
 
 def vgg16_weights_keys(weights: str | None) -> dict:
@@ -111,11 +117,7 @@ class StudySettings:
             return {"max_macs": self.max_macs} if self.max_macs else {}
         if self.model != "vgg16":
             return {}
-        return {**self.weights_kwargs(), "fine_tune_blocks": self.fine_tune_blocks}
-
-    def weights_kwargs(self) -> dict:
-        """The VGG16 config keys that say which weights the base loads."""
-        return vgg16_weights_keys(self.vgg_weights)
+        return {**vgg16_weights_keys(self.vgg_weights), "fine_tune_blocks": self.fine_tune_blocks}
 
     @classmethod
     def from_attrs(cls, attrs: dict, study_name: str = "this study") -> "StudySettings":

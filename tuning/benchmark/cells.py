@@ -24,12 +24,11 @@ from data_pipeline import Split, TrainVal, load_split, sha256_file, train_val_sp
 from tuning.backend import device_record
 from tuning.benchmark.ensembles import fit_ensemble, keep_best
 from tuning.benchmark.manifests import cell_stem, read_manifest
-from tuning.benchmark.verdicts import REFIT
 from tuning.errors import UserError, check_writable_folder
 from tuning.families import FAMILIES, registered
 from tuning.export import BEST_DIR, read_export
 from tuning.provenance import versions
-from tuning.settings import DEFAULT_SCHEDULES, final_config, vgg16_weights_keys
+from tuning.settings import DEFAULT_SCHEDULES, REFIT, final_config
 from tuning.trial.feature_cache import CachedModel, FeatureCache
 from tuning.trial.training import fit, release_memory, set_seed, timed_evaluate
 
@@ -84,8 +83,7 @@ def model_configs(split, wanted, source: Path, epochs: int | None, vgg_weights,
             raise UserError(f"no exported configs for {split.name} in {source}; run `tune export --split {split.name}` first")
     for family in FAMILIES.values():
         if family.name in wanted:
-            overrides = vgg16_weights_keys(vgg_weights) if family.name == "vgg16" else {}
-            configs[f"baseline-{family.name}"] = family.baseline(split.name, split.num_classes, **overrides)
+            configs[f"baseline-{family.name}"] = family.baseline(split.name, split.num_classes, **family.weights_keys(vgg_weights))
     return {name: models.normalize(with_epochs(config, epochs)) for name, config in configs.items()}
 
 
@@ -94,9 +92,9 @@ def default_config(tuned: dict, vgg_weights) -> dict:
     first, trained exactly like `tuned`: the same classes and epochs."""
     from tuning.trial.spaces import config_from_params
 
-    family = tuned["family"]
-    overrides = vgg16_weights_keys(vgg_weights) if family == "vgg16" else {}
-    return config_from_params(family, registered(family).known_good[0], tuned["num_classes"], tuned["epochs"], **overrides)
+    family = registered(tuned["family"])
+    return config_from_params(family.name, family.known_good[0], tuned["num_classes"], tuned["epochs"],
+                              **family.weights_keys(vgg_weights))
 
 
 def with_epochs(config: dict, epochs: int | None) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from data_pipeline import get_split
 from tuning.families import FAMILIES
+from tuning.settings import REFIT
 
 BASELINE_NAMES = {f"baseline-{family.name}": family.label for family in FAMILIES.values()}
 
@@ -59,8 +60,6 @@ def ensemble_lines(summary) -> list[str]:
 #: A tuned model whose validation accuracy is further than this above its test accuracy was chosen
 #: for the validation images more than it generalizes.
 GAP_POINTS = 1.0
-#: a row trained on training + validation images (tuning.benchmark.cells.REFIT)
-REFIT = "-refit"
 
 
 def held_out(summary, split: str, model: str) -> dict | None:

@@ -15,7 +15,7 @@ import time
 
 from data_pipeline import load_split, parse_split_list, resolve_data_dir
 from tuning.errors import UserError
-from tuning.families import MODELS
+from tuning.families import MODELS, registered
 from tuning.settings import study_name
 from tuning.storage import close_storage, open_storage, resolve_url
 from tuning.workers.children import spawn, wait_or_stop
@@ -45,20 +45,23 @@ def campaign_plan(splits_text: str, families: list[str]) -> list[tuple[str, str,
 
 
 def unavailable(families: list[str], weights: str | None) -> dict[str, str]:
-    """{family: why it cannot be tuned here}: a VGG16 base whose weights cannot be had."""
-    if "vgg16" not in families:
+    """{family: why it cannot be tuned here}: a pretrained base (VGG16's) whose weights cannot be had."""
+    pretrained = [registered(name) for name in families if registered(name).pretrained]
+    if not pretrained:
         return {}
     from tuning._quiet import import_backend_quietly
 
     import_backend_quietly()  # the campaign's own process loads Keras only for this check
     import models
-    from tuning.settings import vgg16_weights_keys, vgg_weights
+    from tuning.settings import WEIGHTS_OPTIONS, vgg_weights
 
-    try:
-        models.vgg16_weights_file({"family": "vgg16", "num_classes": 10, **vgg16_weights_keys(vgg_weights(weights))})
-    except models.WeightsUnavailable as exc:
-        return {"vgg16": f"{exc} (or --weights random: one fixed seeded random base)"}
-    return {}
+    why = {}
+    for family in pretrained:
+        try:
+            models.vgg16_weights_file({"family": family.name, "num_classes": 10, **family.weights_keys(vgg_weights(weights))})
+        except models.WeightsUnavailable as exc:
+            why[family.name] = f"{exc} ({WEIGHTS_OPTIONS})"
+    return why
 
 
 def check_inputs(splits: list[str], args) -> None:
@@ -90,7 +93,7 @@ def cmd_campaign(args) -> int:
         tuning = ["start", "--split", split, "--model", family, "--trials", str(args.trials), "--seed", str(args.seed),
                   "--workers", str(args.workers), *(["--max-epochs", str(args.max_epochs)] if args.max_epochs else []),
                   *(["--warm-start", source] if source else []), *data]
-        if family == "vgg16" and args.weights:
+        if registered(family).pretrained and args.weights:
             tuning += ["--weights", args.weights]
         step(tuning, args.storage)
         step(["export", "--split", split, "--model", family, "--top", "1"], args.storage)

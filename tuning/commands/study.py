@@ -7,8 +7,10 @@ import signal
 
 from tuning.backend import default_threads, describe, parse_gpus, set_threads
 from tuning.engines import run_engine
+from tuning.families import registered
 from tuning.study.progress import best_trial, counts
-from tuning.settings import StudySettings, study_name
+from tuning.errors import UserError
+from tuning.settings import WEIGHTS_OPTIONS, StudySettings, study_name
 from tuning.study.rungs import gain_line, rung_of, search_gain
 from tuning.commands.preflight import asked_settings, join
 from tuning.study.lifecycle import check_resume, create_or_resume
@@ -21,11 +23,15 @@ from tuning.workers.parallel import WorkerPool, run_parallel
 
 def check_vgg_weights(settings: StudySettings) -> None:
     """Fail before the study exists, not in every trial, when ImageNet weights are missing."""
-    if settings.model == "vgg16" and settings.vgg_weights:
+    family = registered(settings.model)
+    if family.pretrained and settings.vgg_weights:
         import models
 
-        models.check_vgg16_weights({"family": "vgg16", "num_classes": settings.num_classes,
-                                    **settings.weights_kwargs()})
+        try:
+            models.check_vgg16_weights({"family": family.name, "num_classes": settings.num_classes,
+                                        **family.weights_keys(settings.vgg_weights)})
+        except models.WeightsUnavailable as exc:
+            raise UserError(f"{exc} ({WEIGHTS_OPTIONS})") from None
 
 
 def cmd_start(args, plan) -> int:

@@ -44,7 +44,9 @@ class Backend:
 
 def open_rdb(url: str, create: bool, writes: bool):
     """SQLite or PostgreSQL through Optuna's RDBStorage, with its heartbeats."""
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RDBStorage
+
+    from tuning.storage.heartbeat import RetryStaleTrial
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
     path = sqlite_path(url)
@@ -62,7 +64,7 @@ def open_rdb(url: str, create: bool, writes: bool):
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat,
                 grace_period=grace,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+                heartbeat_stale_trial_callback=RetryStaleTrial(max_retry=MAX_RETRIES),
             )
             if path is not None and writes:
                 begin_immediate(rdb.engine)

@@ -10,13 +10,42 @@ them unchanged, and a trial's heartbeat reaches every worker the storage reaches
 
 from __future__ import annotations
 
+import copy
 import time
 
+from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 HEARTBEAT_ATTR = "tune:heartbeat"
+
+
+class RetryStaleTrial(RetryHeartbeatStaleTrialCallback):
+    """Optuna's retry of a killed worker's trial, for every trial a study holds. Optuna copies the
+    trial with `create_trial`, which refuses a value outside its distribution; an enqueued trial (the
+    original model, a starting point, a warm start) may hold one, since Optuna keeps a fixed value out
+    of range with a warning. Refused, the retry would raise inside every later `optimize`'s stale
+    check and stop the worker on each resume; here each such distribution is widened to hold its value."""
+
+    def __call__(self, study, trial: FrozenTrial) -> None:
+        trial = copy.copy(trial)
+        trial.distributions = {name: holding(distribution, trial.params[name])
+                               for name, distribution in trial.distributions.items()}
+        super().__call__(study, trial)
+
+
+def holding(distribution, value):
+    """`distribution`, or a numeric one widened just enough to contain `value`."""
+    if not isinstance(distribution, (IntDistribution, FloatDistribution)) or distribution._contains(
+            distribution.to_internal_repr(value)):
+        return distribution
+    low, high = min(distribution.low, value), max(distribution.high, value)
+    if isinstance(distribution, IntDistribution):
+        return IntDistribution(int(low), int(high), log=distribution.log,
+                               step=distribution.step if (high - low) % distribution.step == 0 else 1)
+    step = distribution.step if distribution.step and round((high - low) / distribution.step, 8).is_integer() else None
+    return FloatDistribution(low, high, log=distribution.log, step=step)
 
 
 class WithHeartbeats(BaseStorage, BaseHeartbeat):
@@ -27,7 +56,7 @@ class WithHeartbeats(BaseStorage, BaseHeartbeat):
     def __init__(self, storage: BaseStorage, interval: int, grace: int, max_retry: int) -> None:
         self.wrapped = storage
         self.interval, self.grace = interval, grace
-        self.stale_callback = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        self.stale_callback = RetryStaleTrial(max_retry=max_retry)
 
     def __getattr__(self, name):  # what the wrapped storage has beyond BaseStorage (close, wait_server_ready)
         return getattr(self.wrapped, name)

@@ -117,8 +117,8 @@ def initialize(study: optuna.Study, settings: StudySettings, checksums: dict, ta
     ))
     if ENGINES[settings.engine].queues_starting_points:  # KerasTuner draws its own: an enqueued trial would wait forever
         num_classes = settings.num_classes
-        weights = settings.weights_kwargs() if settings.model == "vgg16" else {}
-        original = registered(settings.model).baseline(settings.split, num_classes, **weights)
+        family = registered(settings.model)
+        original = family.baseline(settings.split, num_classes, **family.weights_keys(settings.vgg_weights))
         original["epochs"] = min(original["epochs"], settings.max_epochs)
         # skip_if_exists: a worker that finds the creator dead initializes again
         if settings.reference:
