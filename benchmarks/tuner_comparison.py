@@ -18,7 +18,9 @@ Two classes are reported: *defaults* (optuna against both KerasTuner runs) and *
 against the same KerasTuner runs). Engines alternate their order from seed to seed, so the VM's
 speed drift spreads over all of them. Per run: best validation accuracy over wall time, time to
 first beat the reference, and the test accuracy of the final best retrained once (`tune benchmark
---models tuned --schedule final --seeds 1`: the final policy, the same for every engine). A finished run's folder is kept, so a rerun fills in the rest.
+--models tuned --schedule final --seeds 1`: the final policy, the same for every engine). A finished run's folder is kept, so a rerun fills in the rest, and
+results.json keeps every finished run (written after each): a race run seed by seed, on other machines
+or days (`--seeds 2` after `--seeds 0,1`), is reported whole.
 `results.json` holds {"split", "budget", "reference", "references", "runs": [{"engine", "seed",
 "curve": [[seconds, best_so_far], ...], "best", "test", "trials", "search"}]}, where "search" (ours
 only) is the search's gain over its starting points and how many sampled draws stopped at their
@@ -202,6 +204,17 @@ def plot(results: list[dict], engines: list[str], target: float, opts, out: Path
     return out / "best_so_far.png"
 
 
+def kept_runs(document: dict | None, opts) -> dict:
+    """The runs and references of an earlier results.json of the same race (split, budget, epochs), so
+    a race run seed by seed, on other machines or days, is reported whole; {} of each otherwise. A run
+    whose folder is here is read from its folder instead."""
+    same = document and (document["split"], document["budget"], document.get("max_epochs", 8)) == (
+        opts.split, opts.budget, opts.max_epochs)
+    if not same:
+        return {"runs": [], "references": {}}
+    return {"runs": document["runs"], "references": {int(seed): value for seed, value in document.get("references", {}).items()}}
+
+
 def main() -> None:
     parser = Parser(prog="tuner_comparison.py", description=__doc__.splitlines()[0])
     parser.add_argument("--split", type=split_name, default="balanced")
@@ -218,16 +231,24 @@ def main() -> None:
     out = Path(opts.out).resolve()
     if out.exists() and not out.is_dir():
         fail(f"--out {opts.out} is a file; give a folder")
-    read_results(out / "results.json", ("split", "budget", "reference", "runs"))  # a damaged one is kept, not replaced
+    kept = kept_runs(read_results(out / "results.json", ("split", "budget", "reference", "runs")), opts)
     from data_pipeline import load_split
 
     load_split(opts.split, opts.data_dir)  # the split's files, checked before the first run
-    references = {seed: reference(seed, opts, out) for seed in seeds}
-    target = statistics.mean(references.values())
-    results = [run(engine, seed, opts, out) for index, seed in enumerate(seeds)  # engine order reversed every other seed
-               for engine in (engines if index % 2 == 0 else engines[::-1])]
-    (out / "results.json").write_text(json.dumps({"split": opts.split, "budget": opts.budget, "reference": target,
-                                                  "references": references, "runs": results}, indent=2))
+    references = {**kept["references"], **{seed: reference(seed, opts, out) for seed in seeds
+                                           if seed not in kept["references"] or (out / f"reference-seed{seed}").exists()}}
+    results = [r for r in kept["runs"] if (r["engine"], r["seed"]) not in {(e, s) for e in engines for s in seeds}]
+    for seed in seeds:
+        for engine in engines if seed % 2 == 0 else engines[::-1]:  # the order reversed every other seed
+            before = next((r for r in kept["runs"] if (r["engine"], r["seed"]) == (engine, seed)), None)
+            folder = out / f"{engine}-seed{seed}"
+            results.append(before if before and not folder.exists() and (before["test"] is not None or not opts.retrain)
+                           else run(engine, seed, opts, out))
+            target = statistics.mean(references[s] for s in {r["seed"] for r in results})
+            (out / "results.json").write_text(json.dumps(  # after each run: a stopped race keeps what finished
+                {"split": opts.split, "budget": opts.budget, "max_epochs": opts.max_epochs, "reference": target,
+                 "references": references, "runs": results}, indent=2))
+    engines = [e for e in ENGINES if any(r["engine"] == e for r in results)]
     picture = plot(results, engines, target, opts, out)
     print(f"{opts.split}, {opts.budget} s per run, original CNN val accuracy {target:.4f} "
           f"(mean of seeds {', '.join(f'{seed}: {value:.4f}' for seed, value in references.items())}; outside the clock)")

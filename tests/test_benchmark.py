@@ -2,6 +2,7 @@
 
 import csv
 import json
+import sys
 
 import keras
 import pytest
@@ -310,6 +311,39 @@ def test_the_tuner_race_curve_counts_only_finished_trials_within_the_budget():
         datetime_complete=begin + timedelta(seconds=seconds) if seconds is not None else None, value=value)
     trials = [trial(300, 0.84), trial(90, 0.80), trial(None, None), trial(200, None), trial(650, 0.90), trial(400, 0.82)]
     assert tuner_comparison().curve_of(trials, begin, budget=600) == [(90, 0.80), (200, 0.80), (300, 0.84), (400, 0.84)]
+
+
+def test_the_tuner_race_run_seed_by_seed_is_reported_whole(tmp_path, monkeypatch):
+    """A race run on another machine or day for seeds 0,1 and now for 1,2: seed 0's runs are kept from
+    results.json, seed 1's folder here is rerun from it, seed 2 runs, engines in reversed order on odd
+    seeds; a results file of another race (another budget) keeps nothing."""
+    from data_pipeline.synthetic import write_split
+
+    comparison = tuner_comparison()
+    write_split(tmp_path / "data", "balanced", train_per_class=2, test_per_class=1)
+    engines = list(comparison.ENGINES)
+    earlier = {"split": "balanced", "budget": 600, "max_epochs": 8, "reference": 0.8, "references": {"0": 0.79, "1": 0.81},
+               "runs": [{"engine": e, "seed": s, "curve": [[100, 0.85]], "best": 0.85, "test": 0.84, "trials": 1, "search": None}
+                        for s in (0, 1) for e in engines]}
+    (tmp_path / "results.json").write_text(json.dumps(earlier))
+    (tmp_path / "optuna-seed1").mkdir()  # this machine ran seed 1's optuna: its folder, not results.json, is the truth
+    ran = []
+    monkeypatch.setattr(comparison, "run", lambda engine, seed, opts, out: ran.append((engine, seed)) or {
+        "engine": engine, "seed": seed, "curve": [[50, 0.86]], "best": 0.86, "test": 0.85, "trials": 1, "search": None})
+    monkeypatch.setattr(comparison, "reference", lambda seed, opts, out: 0.80)
+    race = ["tuner_comparison.py", "--seeds", "1,2", "--out", str(tmp_path), "--data-dir", str(tmp_path / "data")]
+    monkeypatch.setattr(sys, "argv", race)
+    comparison.main()
+    assert ran == [("optuna", 1), *((e, 2) for e in engines)]
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert sorted((r["engine"], r["seed"]) for r in document["runs"]) == sorted((e, s) for s in (0, 1, 2) for e in engines)
+    assert {int(k): v for k, v in document["references"].items()} == {0: 0.79, 1: 0.81, 2: 0.80}
+    assert document["reference"] == pytest.approx((0.79 + 0.81 + 0.80) / 3)
+    ran.clear()
+    monkeypatch.setattr(sys, "argv", [*race[:2], "3", *race[3:], "--budget", "300"])
+    comparison.main()
+    assert ran == [(e, 3) for e in engines[::-1]]
+    assert {r["seed"] for r in json.loads((tmp_path / "results.json").read_text())["runs"]} == {3}
 
 
 @pytest.mark.slow

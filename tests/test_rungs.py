@@ -86,6 +86,21 @@ def test_the_final_rung_takes_the_trial_rungs_leaders_in_the_studys_last_slots()
     assert due_promotion(done, RUNGS3, target=13) is None
 
 
+def test_the_final_rung_also_retrains_the_best_starting_point_so_the_gain_is_measured_there():
+    trials = [trial(n, 0.5 + n / 100) for n in range(8)] + [trial(8, 0.7, starting_point="known good")]
+    trials += [trial(9, 0.95, "trial", promoted_from=7), trial(10, 0.80, "trial", promoted_from=8, starting_point="known good"),
+               trial(11, 0.85, "trial", promoted_from=6), trial(12, 0.9, "trial", promoted_from=5, baseline=True)]
+    assert due_promotion(trials, RUNGS3, target=40) is None  # 1 leader + the starting point: the last 2 slots
+    assert due_promotion(trials, RUNGS3, target=15)[0].number == 9  # two left: the leader first
+    queued = trials + [trial(13, None, "final", TrialState.RUNNING, promoted_from=9)]
+    source, rung = due_promotion(queued, RUNGS3, target=15)
+    assert (source.number, rung.name) == (10, "final")  # then the starting point, though #11 is ahead of it
+    assert due_promotion(queued + [trial(14, None, "final", TrialState.WAITING, promoted_from=10)], RUNGS3, target=15) is None
+    led = [t if t.number != 10 else trial(10, 0.97, "trial", promoted_from=8, starting_point="known good") for t in trials]
+    assert due_promotion(led, RUNGS3, target=15) is None  # the starting point leads: no extra slot
+    assert due_promotion(led, RUNGS3, target=14)[0].number == 10
+
+
 def test_a_study_is_ranked_at_its_highest_rung_and_the_reference_with_the_lowest():
     trials = [trial(0, 0.99, "trial", baseline=True), trial(1, 0.97), trial(2, 0.95, "trial", promoted_from=1),
               trial(3, 0.9, "final", promoted_from=2)]
@@ -176,6 +191,9 @@ def test_a_long_study_says_where_it_stands_and_names_its_objective(tmp_path):
         made.datetime_start = begun
     line = where_it_stands(trials, target=20)
     assert line.startswith("  [4/20, 10.0 min, about 40 min left]")  # 2.5 min a trial, 16 to go
+    died = create_trial(state=TrialState.FAIL, params={"x": 0.1}, distributions=DIST)
+    died.datetime_start = begun - timedelta(days=1)  # its worker killed yesterday, found silent today
+    assert where_it_stands([died, *trials], target=20).startswith("  [4/20, 10.0 min, about 40 min left]")
     assert where_it_stands([], target=20) == ""
     study = create_or_resume(f"sqlite:///{tmp_path}/s.db", "emnist-mnist-mlp", StudySettings("mnist", "mlp", max_epochs=1),
                              {"f": "0"}, 2)
@@ -193,11 +211,16 @@ def test_a_studys_run_time_leaves_out_the_pause_between_two_runs():
 
     day = datetime(2026, 12, 5, 12, 0)
 
-    def trial(start_min, end_min):
-        return SimpleNamespace(datetime_start=day + timedelta(minutes=start_min), datetime_complete=day + timedelta(minutes=end_min))
+    def trial(start_min, end_min, state=TrialState.COMPLETE, attrs=None):
+        return SimpleNamespace(datetime_start=day + timedelta(minutes=start_min), datetime_complete=day + timedelta(minutes=end_min),
+                               state=state, user_attrs=attrs or {})
 
     first_run = [trial(0, 10), trial(10.5, 20), trial(15, 30)]  # a short gap, two workers overlapping
     next_day = [trial(24 * 60, 24 * 60 + 5), SimpleNamespace(datetime_start=day, datetime_complete=None)]  # one still running
     assert busy_seconds(first_run) == 30 * 60
     assert busy_seconds(first_run + next_day) == 35 * 60
     assert busy_seconds([]) == 0.0
+    died = trial(25, 24 * 60 + 1, TrialState.FAIL)  # killed in the first run, found silent the next day
+    assert busy_seconds(first_run + next_day + [died]) == 35 * 60
+    out_of_memory = trial(30, 40, TrialState.FAIL, {"fail_reason": "out of memory"})  # failed, but ran
+    assert busy_seconds(first_run + [out_of_memory]) == 40 * 60

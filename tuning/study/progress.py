@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 
 import optuna
 from optuna.trial import TrialState
@@ -53,13 +52,13 @@ def trial_line(trial, best) -> str:
 
 
 def where_it_stands(trials, target: int) -> str:
-    """'  [finished/target, elapsed, about T left]': the study's own clock (first trial's start to
-    now, every worker's trials), so a resumed or many-worker study says where it stands."""
+    """'  [finished/target, elapsed, about T left]': the study's own run time (busy_seconds: every
+    worker's trials, a pause between two runs left out), so a resumed or many-worker study says where
+    it stands."""
     finished = sum(t.state in FINISHED for t in trials)
-    starts = [t.datetime_start for t in trials if t.datetime_start]
-    if not starts or not finished:
+    if not finished:
         return ""
-    elapsed = (datetime.now() - min(starts)).total_seconds()
+    elapsed = busy_seconds(trials)
     left = elapsed / finished * max(0, target - finished)
     return f"  [{finished}/{target}, {elapsed / 60:.1f} min, about {left / 60:.0f} min left]"
 
@@ -103,8 +102,11 @@ PAUSE_SECONDS = 600
 def busy_seconds(trials) -> float:
     """How long the study has run: from its first trial's start to its last one's end, less every
     gap of over PAUSE_SECONDS during which no trial ran (a study resumed days later is not charged
-    for the days between; the seconds between one trial and the next are)."""
-    spans = sorted((t.datetime_start, t.datetime_complete) for t in trials if t.datetime_start and t.datetime_complete)
+    for the days between; the seconds between one trial and the next are). A trial whose worker died
+    (failed with no reason recorded) is left out: it ends when another worker found it silent, which
+    may be the next run's start."""
+    spans = sorted((t.datetime_start, t.datetime_complete) for t in trials if t.datetime_start and t.datetime_complete
+                   and not (t.state == TrialState.FAIL and "fail_reason" not in t.user_attrs))
     total, end = 0.0, None
     for start, complete in spans:
         if end is not None and (start - end).total_seconds() <= PAUSE_SECONDS:

@@ -6,7 +6,8 @@ the schedule the exported model trains with (asynchronous successive halving, wi
   starting points too, so a study has a useful model within its first minute.
 - trial: the study's schedule (`--max-epochs`). The top third of the probes climb to it.
 - final: the final-training policy (tuning.settings.final_config), where it trains longer than a
-  trial: the study's last trials retrain its leaders there, so `tune export` ships what was measured.
+  trial: the study's last trials retrain its leaders there, so `tune export` ships what was measured,
+  and its best starting point, so the search's gain is stated at that schedule.
 
 A config is judged against the others of its rung alone, each at the end (or the same point) of
 the same schedule. A climb is a new trial with the same params and the attributes `rung` and
@@ -77,7 +78,8 @@ def is_sampled(trial) -> bool:
 
 
 def final_slots(target: int) -> int:
-    """How many of a study's last trials retrain its leaders at the final rung: 1 per 30 trials, 1..3."""
+    """How many leaders of the trial rung a study's last trials retrain at the final rung: 1 per 30
+    trials, 1..3 (and its best starting point, when not among them)."""
     return min(3, max(1, target // 30))
 
 
@@ -102,8 +104,9 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
     A rung's top 1/ETA of its finished trials climb (the original model does not: it is the
     reference); a starting point (warm start, known-good config) that leads its rung climbs at
     once, without waiting for peers, so a study's first full-length model comes a probe after it
-    starts. The final rung takes the leaders of the trial rung, best first, and only in the study's
-    last `final_slots` trials, when every other config has had its chance."""
+    starts. The final rung takes the leaders of the trial rung, best first, and the best starting
+    point among them if they do not hold it (so the search's gain is measured at the schedule the
+    export ships), in the study's last trials, when every other config has had its chance."""
     if len(rungs) < 2:
         return None
     live = [t for t in trials if t.state != TrialState.FAIL]
@@ -118,15 +121,18 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
         finished = [t for t in trials if t.state in FINISHED and rung_of(t) == lower.name]
         leaders = [t for t in ranked(finished) if not t.user_attrs.get("baseline")]
         if upper.name == "final":
-            slots = final_slots(target)
-            if remaining > slots - sum(key[1] == "final" for key in taken):
+            climbers = leaders[:final_slots(target)]
+            start = next((t for t in leaders if not is_sampled(t)), None)
+            if start is not None and start.number not in {t.number for t in climbers}:
+                climbers.append(start)  # the best starting point too: the search's gain, at the shipped schedule
+            if remaining > len(climbers) - sum(key[1] == "final" for key in taken):
                 continue  # the final rung's slots are the study's last
-            quota = slots
         else:
             quota = len(finished) // ETA
             if leaders and not is_sampled(leaders[0]):
                 quota = max(quota, 1)  # a starting point that leads its rung climbs at once
-        for trial in leaders[:quota]:
+            climbers = leaders[:quota]
+        for trial in climbers:
             if (trial.number, upper.name) not in taken:
                 return trial, upper
     return None

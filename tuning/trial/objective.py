@@ -111,6 +111,8 @@ class Objective:
             # a queued starting point may lie past this study's cost bound (tuning.settings.max_macs):
             # it runs as queued, which is what Optuna's warning would say on every such trial
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
+            # and a killed worker's retry of one holds a range widened to its value (RetryStaleTrial)
+            warnings.filterwarnings("ignore", message="Inconsistent parameter values for distribution")
             config = space_of(self.family)(OptunaSampler(trial), self.num_classes, rung.epochs, **self.space_kwargs)
         config = trial.user_attrs.get("fixed_config", config)  # the original study's model, as it was
         trial.set_user_attr("config", config)
