@@ -237,10 +237,12 @@ def main() -> None:
     load_split(opts.split, opts.data_dir)  # the split's files, checked before the first run
     references = {**kept["references"], **{seed: reference(seed, opts, out) for seed in seeds
                                            if seed not in kept["references"] or (out / f"reference-seed{seed}").exists()}}
-    results = [r for r in kept["runs"] if (r["engine"], r["seed"]) not in {(e, s) for e in engines for s in seeds}]
+    earlier = {(r["engine"], r["seed"]): r for r in kept["runs"]}
+    racing = {(engine, seed) for engine in engines for seed in seeds}
+    results = [r for key, r in earlier.items() if key not in racing]
     for seed in seeds:
         for engine in engines if seed % 2 == 0 else engines[::-1]:  # the order reversed every other seed
-            before = next((r for r in kept["runs"] if (r["engine"], r["seed"]) == (engine, seed)), None)
+            before = earlier.get((engine, seed))
             folder = out / f"{engine}-seed{seed}"
             results.append(before if before and not folder.exists() and (before["test"] is not None or not opts.retrain)
                            else run(engine, seed, opts, out))
