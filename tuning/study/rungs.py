@@ -103,10 +103,11 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
 
     A rung's top 1/ETA of its finished trials climb (the original model does not: it is the
     reference); a starting point (warm start, known-good config) that leads its rung climbs at
-    once, without waiting for peers, so a study's first full-length model comes a probe after it
-    starts. The final rung takes the leaders of the trial rung, best first, and the best starting
-    point among them if they do not hold it (so the search's gain is measured at the schedule the
-    export ships), in the study's last trials, when every other config has had its chance."""
+    once, without waiting for peers: its climb is queued behind the starting points' probes already
+    waiting, so a study's first full-length model comes after those probes. The final rung takes the
+    leaders of the trial rung, best first, and the best starting point among them if they do not
+    hold it (so the search's gain is measured at the schedule the export ships), in the study's last
+    trials, when every other config has had its chance."""
     if len(rungs) < 2:
         return None
     live = [t for t in trials if t.state != TrialState.FAIL]

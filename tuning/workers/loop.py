@@ -149,7 +149,8 @@ def work(joined, target: int, timeout=None, threads=None, quiet=False, seed_offs
     reporter = None if quiet else Reporter(study, target)
 
     def on_trial_end(*_ignored) -> None:
-        promote(study, settings, target)  # the climb a finished trial earned runs next (tuning.study.rungs)
+        # queue the climb a finished trial earned; it runs after the trials already waiting (tuning.study.rungs)
+        promote(study, settings, target)
         if reporter:
             reporter.poll()
 
