@@ -200,6 +200,33 @@ def test_a_long_study_says_where_it_stands_and_names_its_objective(tmp_path):
     assert study.metric_names == ["val_accuracy"]  # the dashboard's plots say so, not "Objective 0"
 
 
+def test_the_time_left_counts_the_final_rungs_slots_at_their_own_length():
+    """Trials so far cost 1 min per 1000 images trained (probes on a third, trials on all 3000 for
+    3 epochs); 4 trials to go, all of them final-rung slots of 10 epochs (final_slots(100) = 3, plus
+    the best starting point's): 4 x 10 x 3000 images = 120 min, not the 4 x mean trial of a flat
+    average."""
+    from datetime import datetime, timedelta
+
+    from tuning.study.progress import where_it_stands
+
+    begun = datetime.now()
+    trials, at = [], begun
+    for number in range(96):
+        probe = number % 3 != 2
+        made = trial(number, 0.5 + number / 1000, "probe" if probe else "trial", epochs_run=1 if probe else 3,
+                     train_images=1000 if probe else 3000, **({"starting_point": "known-good 1"} if number == 0 else {}))
+        made.datetime_start, at = at, at + timedelta(minutes=1 if probe else 9)
+        made.datetime_complete = at
+        trials.append(made)
+    rungs = (Rung("probe", 1, 1 / 3), Rung("trial", 3), Rung("final", 10))
+    elapsed = (at - begun).total_seconds() / 60
+    assert where_it_stands(trials, 100, rungs) == f"  [96/100, {elapsed:.1f} min, about 120 min left]"
+    assert where_it_stands(trials, 100).endswith(f"about {elapsed / 96 * 4:.0f} min left]")  # no ladder known: the mean
+    final = trial(96, 0.9, "final", epochs_run=10, train_images=3000, promoted_from=2)
+    final.datetime_start, final.datetime_complete = at, at + timedelta(minutes=30)
+    assert where_it_stands([*trials, final], 100, rungs).endswith("about 90 min left]")  # 3 slots to go
+
+
 def test_a_studys_run_time_leaves_out_the_pause_between_two_runs():
     """`tune status` and study_summary's wall time: first start to last end, less a gap of over ten
     minutes with no trial running (a study resumed the next day); gaps between trials and overlapping

@@ -8,8 +8,7 @@ import optuna
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from tuning.study.rungs import FINISHED, ranked, rung_of
-
+from tuning.study.rungs import FINISHED, final_slots, is_sampled, ranked, rung_of
 
 
 def printable(text) -> str:
@@ -51,23 +50,50 @@ def trial_line(trial, best) -> str:
     return printable(text)
 
 
-def where_it_stands(trials, target: int) -> str:
+def where_it_stands(trials, target: int, rungs=()) -> str:
     """'  [finished/target, elapsed, about T left]': the study's own run time (busy_seconds: every
     worker's trials, a pause between two runs left out), so a resumed or many-worker study says where
-    it stands."""
-    finished = sum(t.state in FINISHED for t in trials)
+    it stands. The time left is the run time per image trained so far times the images still owed
+    (images_owed): the final rung's slots count at their own length, so a study does not say
+    "2 min left" as its last and longest trials begin."""
+    finished = [t for t in trials if t.state in FINISHED]
     if not finished:
         return ""
     elapsed = busy_seconds(trials)
-    left = elapsed / finished * max(0, target - finished)
-    return f"  [{finished}/{target}, {elapsed / 60:.1f} min, about {left / 60:.0f} min left]"
+    left = elapsed / sum(map(images_trained, finished)) * images_owed(finished, target, rungs)
+    return f"  [{len(finished)}/{target}, {elapsed / 60:.1f} min, about {left / 60:.0f} min left]"
+
+
+def images_trained(trial) -> int:
+    """A finished trial's cost: epochs run times training images (a probe on a share counts its share;
+    a trial without these records, one epoch per report)."""
+    epochs = trial.user_attrs.get("epochs_run", max(1, len(trial.intermediate_values)))
+    return max(1, epochs) * trial.user_attrs.get("train_images", 1)
+
+
+def images_owed(finished, target: int, rungs=()) -> float:
+    """The images a study still trains on to reach `target` finished trials: the final rung's slots
+    (final_slots, and the best starting point's when the study has starting points) at the final
+    schedule on every training image, the other trials to come at the mean of those finished below
+    the final rung. `rungs`: tuning.study.rungs.ladder; none, every trial to come at the mean."""
+    remaining = max(0, target - len(finished))
+    top = rungs[-1] if rungs and rungs[-1].name == "final" else None
+    below = [t for t in finished if top is None or rung_of(t) != "final"] or finished
+    mean = sum(map(images_trained, below)) / len(below)
+    if top is None:
+        return remaining * mean
+    starts = any(not is_sampled(t) and not t.user_attrs.get("baseline") for t in finished)
+    done = sum(rung_of(t) == "final" for t in finished)
+    final_left = min(remaining, max(0, final_slots(target) + starts - done))
+    full = max(t.user_attrs.get("train_images", 1) for t in finished)
+    return final_left * top.epochs * full + (remaining - final_left) * mean
 
 
 class Reporter:
     """Prints trials that finished since the last poll; works for one process or many workers."""
 
-    def __init__(self, study: optuna.Study, target: int, stream=sys.stdout):
-        self.study, self.target, self.stream = study, target, stream
+    def __init__(self, study: optuna.Study, target: int, stream=sys.stdout, rungs=()):
+        self.study, self.target, self.stream, self.rungs = study, target, stream, rungs
         self.seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
         done = counts(study)["finished"]
         self.bar = tqdm(total=target, initial=min(done, target), desc=printable(study.study_name), unit="trial", file=sys.stderr, disable=None)
@@ -78,7 +104,7 @@ class Reporter:
         for trial in sorted(trials, key=lambda t: t.number):
             if trial.state.is_finished() and trial.number not in self.seen:
                 self.seen.add(trial.number)
-                tqdm.write(trial_line(trial, best) + where_it_stands(trials, self.target), file=self.stream)
+                tqdm.write(trial_line(trial, best) + where_it_stands(trials, self.target, self.rungs), file=self.stream)
                 if trial.state in FINISHED:
                     self.bar.update(1)
         if best is not None:

@@ -139,14 +139,14 @@ def work(joined, target: int, timeout=None, threads=None, quiet=False, seed_offs
     """Run trials of `joined` (settings.JoinedStudy) in this process until it holds `target` finished.
     Each process seeds its sampler apart (the study's seed, its worker offset, the trials so far)."""
     from tuning.study.lifecycle import configure  # models and Keras: not for `tune`'s checks (commands/preflight.py)
-    from tuning.study.rungs import promote
+    from tuning.study.rungs import ladder, promote
     from tuning.trial.objective import Objective
 
     settings = joined.settings
     study = configure(joined.study, settings, seed=settings.seed + seed_offset + len(joined.study.get_trials(deepcopy=False)))
     set_threads(threads)
     objective = Objective(settings, joined.holdout, characters=joined.characters, artifact_store=artifact_store())
-    reporter = None if quiet else Reporter(study, target)
+    reporter = None if quiet else Reporter(study, target, rungs=ladder(settings))
 
     def on_trial_end(*_ignored) -> None:
         # queue the climb a finished trial earned; it runs after the trials already waiting (tuning.study.rungs)

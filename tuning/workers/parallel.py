@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from tuning.study.progress import Reporter
+from tuning.study.rungs import ladder
 from tuning.backend import default_threads, gpu_names
 from tuning.workers.children import signal_of, spawn, stop
 from tuning.workers.loop import tune_argv
@@ -44,7 +45,7 @@ def run_parallel(joined, target: int, pool: WorkerPool, timeout: int | None = No
     env = {**os.environ, "TUNE_STORAGE": joined.storage_url}  # not argv: keeps passwords out of `ps`
     processes = [spawn([*command, "--seed-offset", str(1000 * index)], worker_env(env, index, gpus),
                        stdout=subprocess.DEVNULL) for index in range(workers)]
-    reporter = Reporter(joined.study, target)
+    reporter = Reporter(joined.study, target, rungs=ladder(joined.settings))
     try:
         while any(worker.poll() is None for worker in processes):
             reporter.poll()
