@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from tuning.study.rungs import FINISHED, final_slots, is_sampled, ranked, rung_of
+from tuning.study.rungs import FINISHED, final_slots, ranked, rung_of
 
 
 def printable(text) -> str:
@@ -67,7 +67,7 @@ def where_it_stands(trials, target: int, rungs=()) -> str:
 def images_trained(trial) -> int:
     """A finished trial's cost: epochs run times training images (a probe on a share counts its share;
     a trial without these records, one epoch per report)."""
-    epochs = trial.user_attrs.get("epochs_run", max(1, len(trial.intermediate_values)))
+    epochs = trial.user_attrs.get("epochs_run", len(trial.intermediate_values))
     return max(1, epochs) * trial.user_attrs.get("train_images", 1)
 
 
@@ -82,7 +82,7 @@ def images_owed(finished, target: int, rungs=()) -> float:
     mean = sum(map(images_trained, below)) / len(below)
     if top is None:
         return remaining * mean
-    starts = any(not is_sampled(t) and not t.user_attrs.get("baseline") for t in finished)
+    starts = any("starting_point" in t.user_attrs for t in finished)
     done = sum(rung_of(t) == "final" for t in finished)
     final_left = min(remaining, max(0, final_slots(target) + starts - done))
     full = max(t.user_attrs.get("train_images", 1) for t in finished)
