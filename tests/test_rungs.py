@@ -10,7 +10,7 @@ from data_pipeline import load_split, train_val_split
 from tuning.export import export_study
 from tuning.settings import StudySettings
 from tuning.study.pruners import make_pruner
-from tuning.study.rungs import Rung, due_promotion, duplicate_climb, ladder, promote, ranked, search_gain
+from tuning.study.rungs import Rung, due_promotion, duplicate_climb, final_climbers, ladder, promote, ranked, search_gain
 from tuning.trial.objective import Objective
 from tuning.workers.loop import run_trials
 
@@ -202,29 +202,40 @@ def test_a_long_study_says_where_it_stands_and_names_its_objective(tmp_path):
 
 def test_the_time_left_counts_the_final_rungs_slots_at_their_own_length():
     """Trials so far cost 1 min per 1000 images trained (probes on a third, trials on all 3000 for
-    3 epochs); 4 trials to go, all of them final-rung slots of 10 epochs (final_slots(100) = 3, plus
-    the best starting point's): 4 x 10 x 3000 images = 120 min, not the 4 x mean trial of a flat
-    average."""
+    3 epochs); 4 trials to go, all of them final-rung slots of 10 epochs (final_slots(100) = 3 leaders
+    of the trial rung, plus the best starting point, which is not among them): 4 x 10 x 3000 images
+    = 120 min, not the 4 x mean trial of a flat average. The slots are those due_promotion fills."""
     from datetime import datetime, timedelta
 
     from tuning.study.progress import where_it_stands
 
-    begun = datetime.now()
-    trials, at = [], begun
-    for number in range(96):
-        probe = number % 3 != 2
-        made = trial(number, 0.5 + number / 1000, "probe" if probe else "trial", epochs_run=1 if probe else 3,
-                     train_images=1000 if probe else 3000, **({"starting_point": "known-good 1"} if number == 0 else {}))
-        made.datetime_start, at = at, at + timedelta(minutes=1 if probe else 9)
-        made.datetime_complete = at
-        trials.append(made)
+    def study(starting_point: int, count: int = 96):
+        begun = datetime.now()
+        trials, at = [], begun
+        for number in range(count):
+            probe = number % 3 != 2
+            made = trial(number, 0.5 + number / 1000, "probe" if probe else "trial", epochs_run=1 if probe else 3,
+                         train_images=1000 if probe else 3000,
+                         **({"starting_point": "known-good 1"} if number == starting_point else {}))
+            made.datetime_start, at = at, at + timedelta(minutes=1 if probe else 9)
+            made.datetime_complete = at
+            trials.append(made)
+        return trials, at, (at - begun).total_seconds() / 60
+
     rungs = (Rung("probe", 1, 1 / 3), Rung("trial", 3), Rung("final", 10))
-    elapsed = (at - begun).total_seconds() / 60
+    trials, at, elapsed = study(starting_point=2)  # the trial rung's weakest config
     assert where_it_stands(trials, 100, rungs) == f"  [96/100, {elapsed:.1f} min, about 120 min left]"
     assert where_it_stands(trials, 100).endswith(f"about {elapsed / 96 * 4:.0f} min left]")  # no ladder known: the mean
-    final = trial(96, 0.9, "final", epochs_run=10, train_images=3000, promoted_from=2)
+    final = trial(96, 0.9, "final", epochs_run=10, train_images=3000, promoted_from=95)
     final.datetime_start, final.datetime_complete = at, at + timedelta(minutes=30)
     assert where_it_stands([*trials, final], 100, rungs).endswith("about 90 min left]")  # 3 slots to go
+    led, _, _ = study(starting_point=95)  # the starting point leads the trial rung: no extra slot,
+    assert [t.number for t in final_climbers(led, "trial", 100)] == [95, 92, 89]
+    assert where_it_stands(led, 100, rungs).endswith("about 94 min left]")  # 3 x 30 min and one trial at the mean (3.7)
+    assert where_it_stands(study(starting_point=0)[0], 100, rungs).endswith("about 94 min left]")  # a probe only
+    early, _, elapsed = study(starting_point=0, count=6)  # two trial-rung configs so far: who leads is not known yet
+    owed = 4 * 10 * 3000 + 90 * (4 * 1000 + 2 * 9000) / 6  # final_slots + 1, then 90 trials at the mean so far
+    assert where_it_stands(early, 100, rungs).endswith(f"about {elapsed / 22000 * owed:.0f} min left]")
 
 
 def test_a_studys_run_time_leaves_out_the_pause_between_two_runs():

@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from tuning.study.rungs import FINISHED, final_slots, ranked, rung_of
+from tuning.study.rungs import FINISHED, final_climbers, final_slots, ranked, rung_of
 
 
 def printable(text) -> str:
@@ -73,18 +73,22 @@ def images_trained(trial) -> int:
 
 def images_owed(finished, target: int, rungs=()) -> float:
     """The images a study still trains on to reach `target` finished trials: the final rung's slots
-    (final_slots, and the best starting point's when the study has starting points) at the final
-    schedule on every training image, the other trials to come at the mean of those finished below
-    the final rung. `rungs`: tuning.study.rungs.ladder; none, every trial to come at the mean."""
+    (final_climbers: the leaders of the rung below, and the best starting point where they do not
+    hold it; until that rung has final_slots configs, final_slots and one for a starting point) at
+    the final schedule on every training image, the other trials to come at the mean of those
+    finished below the final rung. `rungs`: tuning.study.rungs.ladder; none, every trial to come at
+    the mean."""
     remaining = max(0, target - len(finished))
     top = rungs[-1] if rungs and rungs[-1].name == "final" else None
     below = [t for t in finished if top is None or rung_of(t) != "final"] or finished
     mean = sum(map(images_trained, below)) / len(below)
     if top is None:
         return remaining * mean
-    starts = any("starting_point" in t.user_attrs for t in finished)
+    slots = len(final_climbers(finished, rungs[-2].name, target))
+    if slots < final_slots(target):  # the rung below is still filling: who leads it is not known yet
+        slots = final_slots(target) + any("starting_point" in t.user_attrs for t in finished)
     done = sum(rung_of(t) == "final" for t in finished)
-    final_left = min(remaining, max(0, final_slots(target) + starts - done))
+    final_left = min(remaining, max(0, slots - done))
     full = max(t.user_attrs.get("train_images", 1) for t in finished)
     return final_left * top.epochs * full + (remaining - final_left) * mean
 

@@ -83,6 +83,24 @@ def final_slots(target: int) -> int:
     return min(3, max(1, target // 30))
 
 
+def rung_leaders(trials, rung: str) -> list:
+    """The finished configs of `rung`, best first (the original model, the reference, left out)."""
+    finished = [t for t in trials if t.state in FINISHED and rung_of(t) == rung]
+    return [t for t in ranked(finished) if not t.user_attrs.get("baseline")]
+
+
+def final_climbers(trials, below: str, target: int) -> list:
+    """Who the study's last trials retrain at the final rung: the leaders of the rung `below` it
+    (final_slots), and the best starting point among its finished configs when they do not hold it,
+    so the search's gain is stated at the schedule the export ships."""
+    leaders = rung_leaders(trials, below)
+    climbers = leaders[:final_slots(target)]
+    start = next((t for t in leaders if not is_sampled(t)), None)
+    if start is not None and start.number not in {t.number for t in climbers}:
+        climbers.append(start)
+    return climbers
+
+
 def promotion_key(trial) -> tuple[int, str] | None:
     """(trial it climbs from, rung) for a climb, else None."""
     source = trial.user_attrs.get("promoted_from")
@@ -119,17 +137,13 @@ def due_promotion(trials, rungs: tuple[Rung, ...], target: int):
     if remaining <= 0:
         return None  # a climb past the target would never run
     for lower, upper in reversed(list(zip(rungs, rungs[1:]))):
-        finished = [t for t in trials if t.state in FINISHED and rung_of(t) == lower.name]
-        leaders = [t for t in ranked(finished) if not t.user_attrs.get("baseline")]
         if upper.name == "final":
-            climbers = leaders[:final_slots(target)]
-            start = next((t for t in leaders if not is_sampled(t)), None)
-            if start is not None and start.number not in {t.number for t in climbers}:
-                climbers.append(start)  # the best starting point too: the search's gain, at the shipped schedule
+            climbers = final_climbers(trials, lower.name, target)
             if remaining > len(climbers) - sum(key[1] == "final" for key in taken):
                 continue  # the final rung's slots are the study's last
         else:
-            quota = len(finished) // ETA
+            leaders = rung_leaders(trials, lower.name)
+            quota = sum(t.state in FINISHED and rung_of(t) == lower.name for t in trials) // ETA
             if leaders and not is_sampled(leaders[0]):
                 quota = max(quota, 1)  # a starting point that leads its rung climbs at once
             climbers = leaders[:quota]
